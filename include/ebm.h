@@ -1,0 +1,576 @@
+/*
+ * libebm: energy-based models (restricted Boltzmann machines) on the CPU.
+ *
+ * Notation, used in every comment below:
+ *
+ *   v        visible vector of size D (n_visible), h hidden vector of size K
+ *   W        D x K weights, row-major: W[i * K + k] couples v_i and h_k
+ *   a, b     visible bias (D) and hidden bias (K)
+ *   E(v, h)  = -a.v - b.h - v'Wh
+ *   p(v, h)  = exp(-E(v, h) / T) / Z(T), T the temperature (1 unless given)
+ *   F_T(v)   = -a.v - T * sum_k softplus((b_k + v.W[:, k]) / T), the free
+ *              energy, so that p(v) = exp(-F_T(v) / T) / Z(T)
+ *   sigmoid(x) = 1 / (1 + exp(-x)), softplus(x) = log(1 + exp(x))
+ *
+ * A minibatch is a rows x D (or rows x K) matrix of floats, row-major, one
+ * sample per row.
+ *
+ * Conventions for every function in this header:
+ *
+ * - Functions that can fail return an ebm_status. On failure they leave
+ *   every object they were given as it was, write nothing to their output
+ *   arguments unless stated, and set a per-thread detail message that
+ *   ebm_last_error() returns.
+ * - Functions that cannot fail (pure math, name lookups, getters) return
+ *   their value directly; getters given NULL return 0 or NULL.
+ * - destroy and free functions accept NULL and do nothing.
+ * - An object (model, trainer) may be used by one thread at a time. Two
+ *   objects used from two threads share no state except the thread setting
+ *   of ebm_set_threads().
+ * - Results depend on the seed only: the same seed gives bitwise-identical
+ *   results whatever the number of threads. See docs/design.md.
+ */
+#ifndef EBM_H
+#define EBM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(EBM_BUILDING_LIBRARY) && defined(__GNUC__)
+#define EBM_API __attribute__((visibility("default")))
+#else
+#define EBM_API
+#endif
+
+#define EBM_VERSION_MAJOR 0
+#define EBM_VERSION_MINOR 1
+#define EBM_VERSION_PATCH 0
+
+/* Library version as "MAJOR.MINOR.PATCH". */
+EBM_API const char *ebm_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status codes and error details                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Status of a call. The numeric values are fixed and will not change. */
+typedef enum ebm_status {
+    EBM_OK = 0,
+    /* An epoch callback returned nonzero and training stopped early. The
+     * updates made before the stop are kept. Not an error. */
+    EBM_STOPPED = 1,
+    /* A required pointer argument is NULL. */
+    EBM_ERR_NULL = 2,
+    /* A size is zero or inconsistent with another argument. */
+    EBM_ERR_SIZE = 3,
+    /* A product of sizes overflows size_t. */
+    EBM_ERR_OVERFLOW = 4,
+    /* A scalar argument is outside its valid range (a learning rate that
+     * is not finite and positive, k = 0, momentum outside [0, 1), ...). */
+    EBM_ERR_ARGUMENT = 5,
+    /* Input data or parameters contain NaN or an infinity. */
+    EBM_ERR_NONFINITE = 6,
+    /* Data outside the units' domain, e.g. a binary unit outside [0, 1]. */
+    EBM_ERR_DOMAIN = 7,
+    /* Dimensions of two objects do not match (model and data, model and
+     * trainer, model and file). */
+    EBM_ERR_MISMATCH = 8,
+    /* An update would have produced a non-finite parameter; the parameters
+     * were left as they were before it. Lower the learning rate. */
+    EBM_ERR_DIVERGED = 9,
+    /* Memory allocation failed. */
+    EBM_ERR_NOMEM = 10,
+    /* A file could not be opened, read, written or renamed (errno in the
+     * detail message). */
+    EBM_ERR_IO = 11,
+    /* A file is not in the expected format or is corrupted. */
+    EBM_ERR_FORMAT = 12,
+    /* A file ends before the data its header declares. */
+    EBM_ERR_TRUNCATED = 13,
+    /* A file's format version is not one this library reads. */
+    EBM_ERR_VERSION = 14,
+    /* A dimension exceeds the library's limits (EBM_MAX_UNITS and
+     * EBM_MAX_ELEMENTS below). */
+    EBM_ERR_LIMIT = 15,
+    /* A valid request that this version does not implement, such as an
+     * IDX element type other than unsigned bytes. */
+    EBM_ERR_UNSUPPORTED = 16
+} ebm_status;
+
+/* Symbolic name of a status, e.g. "EBM_ERR_NULL"; "EBM_ERR_UNKNOWN" for a
+ * value outside the enum. */
+EBM_API const char *ebm_status_name(ebm_status status);
+
+/* One-line English description of a status. */
+EBM_API const char *ebm_status_message(ebm_status status);
+
+/* Detail message of the last failing call made by this thread, such as
+ * "learning_rate is nan; expected a finite value > 0". Successful calls do
+ * not clear it. Returns "" if no call has failed in this thread. The
+ * string stays valid until the next failing call in the same thread. */
+EBM_API const char *ebm_last_error(void);
+
+/* Largest number of units in one layer, and largest number of elements in
+ * one parameter or data array, accepted by any function or file. */
+#define EBM_MAX_UNITS ((size_t)1 << 24)
+#define EBM_MAX_ELEMENTS ((size_t)1 << 32)
+
+/* ------------------------------------------------------------------------ */
+/* Threads                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Sets the number of threads that every libebm call uses, for the whole
+ * process (one setting, shared by all models). n = 0 selects the number of
+ * online processors. The default, before any call, is the value of the
+ * OMP_NUM_THREADS environment variable if set, else the number of online
+ * processors.
+ *
+ * libebm runs its own threads and calls OpenBLAS single-threaded from each
+ * of them, in work pieces whose shapes depend on the matrix sizes only; this
+ * is what makes results independent of n. To do so the first libebm call
+ * that multiplies matrices calls openblas_set_num_threads(1), which also
+ * affects other users of OpenBLAS in the same process.
+ *
+ * Errors: EBM_ERR_ARGUMENT if n < 0 or n > 1024. Not safe to call while
+ * another thread is inside a libebm call.
+ */
+EBM_API ebm_status ebm_set_threads(int n);
+
+/* Number of threads that libebm calls use. */
+EBM_API int ebm_get_threads(void);
+
+/* ------------------------------------------------------------------------ */
+/* Numerically safe scalar functions                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * sigmoid(x), log(sigmoid(x)) and softplus(x) = log(1 + exp(x)), exact to a
+ * few units in the last place for every float, infinities included:
+ * sigmoid(-inf) = 0, sigmoid(inf) = 1, softplus(-inf) = 0, softplus(inf) =
+ * inf, log_sigmoid(-inf) = -inf. NaN in gives NaN out. They raise no
+ * floating-point overflow, invalid or divide-by-zero exception for any
+ * input. The vectorised kernels inside the library use the same formulas.
+ */
+EBM_API float ebm_sigmoid(float x);
+EBM_API float ebm_log_sigmoid(float x);
+EBM_API float ebm_softplus(float x);
+
+/* ------------------------------------------------------------------------ */
+/* Random numbers                                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A counter-based random stream: Philox4x32-10 (Salmon et al., "Parallel
+ * random numbers: as easy as 1, 2, 3", SC 2011) keyed by a 64-bit seed.
+ *
+ * Every random draw is a pure function of (seed, stream, index). A sampling
+ * call takes the next stream number (rng->stream, then increments it) and
+ * draws the uniform with index i * n_cols + j for element (i, j) of its
+ * rows x n_cols output, so two calls in a row differ, and the result never
+ * depends on how the rows were divided among threads.
+ *
+ * The uniform for (seed, stream, index) is built from word (index mod 4) of
+ * the Philox block with counter {lo(index / 4), hi(index / 4), lo(stream),
+ * hi(stream)} and key {lo(seed), hi(seed)}: u = ((word >> 8) + 0.5) * 2^-24,
+ * which lies strictly inside (0, 1). A Bernoulli sample with probability p
+ * is 1 exactly when u < p.
+ */
+typedef struct ebm_rng {
+    uint64_t seed;   /* Philox key */
+    uint64_t stream; /* next stream number to use */
+} ebm_rng;
+
+/* Sets rng to seed `seed`, stream 0. Errors: EBM_ERR_NULL. */
+EBM_API ebm_status ebm_rng_init(ebm_rng *rng, uint64_t seed);
+
+/* The uniform in (0, 1) for (seed, stream, index), as defined above. */
+EBM_API float ebm_rng_uniform(uint64_t seed, uint64_t stream, uint64_t index);
+
+/* Philox4x32-10 itself: encrypts counter[4] with key[2] into out[4]. For
+ * known-answer tests and for callers who want the raw stream. */
+EBM_API void ebm_philox4x32_10(const uint32_t counter[4],
+                               const uint32_t key[2], uint32_t out[4]);
+
+/* ------------------------------------------------------------------------ */
+/* Data sets                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* A rows x cols matrix of floats, row-major, owned by the library. */
+typedef struct ebm_data {
+    size_t rows;
+    size_t cols;
+    float *values;
+} ebm_data;
+
+/*
+ * Reads an IDX file (the format of MNIST: big-endian magic 0x00 0x00 type
+ * ndim, ndim 32-bit big-endian sizes, then the elements), plain or
+ * gzip-compressed (detected from the content, not the name). Only element
+ * type 0x08 (unsigned byte) is supported; values are divided by 255 into
+ * [0, 1]. The first dimension gives the rows and the product of the others
+ * the columns (1 for a one-dimensional file such as MNIST labels).
+ *
+ * The whole file is validated: a header that is not IDX, zero sizes,
+ * sizes whose product overflows, fewer bytes than declared and bytes after
+ * the declared data are all rejected. Memory grows with the bytes actually
+ * read, so a header declaring a huge size cannot force a huge allocation.
+ *
+ * On success *out owns new memory, to be released with ebm_data_free. On
+ * failure *out is set to {0, 0, NULL}.
+ *
+ * Errors: EBM_ERR_NULL, EBM_ERR_IO (cannot open or read), EBM_ERR_FORMAT
+ * (bad magic, ndim 0, trailing bytes, corrupt gzip stream), EBM_ERR_SIZE
+ * (a zero dimension), EBM_ERR_OVERFLOW, EBM_ERR_LIMIT, EBM_ERR_TRUNCATED,
+ * EBM_ERR_UNSUPPORTED (element type other than 0x08), EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_data_load_idx(const char *path, ebm_data *out);
+
+/* Releases data->values and sets *data to {0, 0, NULL}. */
+EBM_API void ebm_data_free(ebm_data *data);
+
+/* How ebm_data_binarize turns values in [0, 1] into 0 or 1. */
+typedef enum ebm_binarize_mode {
+    EBM_BINARIZE_THRESHOLD = 0,  /* 1 where value >= 0.5 */
+    EBM_BINARIZE_STOCHASTIC = 1  /* 1 with probability value: uniform
+                                    index r * cols + c of stream 0 of the
+                                    seed, 1 where u < value */
+} ebm_binarize_mode;
+
+/*
+ * Replaces every value by 0 or 1 in place. seed is used by
+ * EBM_BINARIZE_STOCHASTIC only.
+ * Errors: EBM_ERR_NULL, EBM_ERR_ARGUMENT (unknown mode), EBM_ERR_NONFINITE,
+ * EBM_ERR_DOMAIN (a value outside [0, 1]); data is unchanged on error.
+ */
+EBM_API ebm_status ebm_data_binarize(ebm_data *data, ebm_binarize_mode mode,
+                                     uint64_t seed);
+
+/* ------------------------------------------------------------------------ */
+/* Binary-binary restricted Boltzmann machine                               */
+/* ------------------------------------------------------------------------ */
+
+/* A binary-binary RBM: sizes D and K and parameters W, a, b. Opaque; read
+ * the parameters with the getters and set them with the setters. */
+typedef struct ebm_rbm ebm_rbm;
+
+/*
+ * Creates an RBM with n_visible = D and n_hidden = K units and every
+ * parameter 0. Errors: EBM_ERR_NULL, EBM_ERR_SIZE (D or K is 0),
+ * EBM_ERR_LIMIT (D or K > EBM_MAX_UNITS, or D * K > EBM_MAX_ELEMENTS),
+ * EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_rbm_create(size_t n_visible, size_t n_hidden,
+                                  ebm_rbm **out);
+
+/* Frees the model. */
+EBM_API void ebm_rbm_destroy(ebm_rbm *rbm);
+
+/* Creates an independent copy of rbm. Errors: EBM_ERR_NULL, EBM_ERR_NOMEM. */
+EBM_API ebm_status ebm_rbm_clone(const ebm_rbm *rbm, ebm_rbm **out);
+
+/*
+ * Initialises the parameters for training: W[i, k] ~ N(0, weight_stddev^2)
+ * from Philox stream 0 of `seed` (Box-Muller), b = 0, and
+ * a_i = log(p_i / (1 - p_i)) with p_i the mean of column i of data clipped
+ * to [0.001, 0.999] (so a_i lies within +-6.91). data may be NULL with
+ * rows = 0, which sets a = 0. Usual weight_stddev: 0.01.
+ * Errors: EBM_ERR_NULL, EBM_ERR_ARGUMENT (weight_stddev negative or not
+ * finite), EBM_ERR_OVERFLOW, EBM_ERR_NONFINITE, EBM_ERR_DOMAIN (data outside
+ * [0, 1]).
+ */
+EBM_API ebm_status ebm_rbm_initialize(ebm_rbm *rbm, const float *data,
+                                      size_t rows, float weight_stddev,
+                                      uint64_t seed);
+
+/* Stores D and K in *n_visible and *n_hidden (either may be NULL).
+ * Errors: EBM_ERR_NULL if rbm is NULL. */
+EBM_API ebm_status ebm_rbm_shape(const ebm_rbm *rbm, size_t *n_visible,
+                                 size_t *n_hidden);
+
+/* Read-only views of W (D x K row-major), a (D) and b (K). The pointers
+ * stay valid until the model is destroyed; the values change when the model
+ * is trained or set. */
+EBM_API const float *ebm_rbm_weights(const ebm_rbm *rbm);
+EBM_API const float *ebm_rbm_visible_bias(const ebm_rbm *rbm);
+EBM_API const float *ebm_rbm_hidden_bias(const ebm_rbm *rbm);
+
+/* Copy D x K weights, D visible biases or K hidden biases into the model.
+ * Errors: EBM_ERR_NULL, EBM_ERR_NONFINITE (the model is unchanged). */
+EBM_API ebm_status ebm_rbm_set_weights(ebm_rbm *rbm, const float *weights);
+EBM_API ebm_status ebm_rbm_set_visible_bias(ebm_rbm *rbm, const float *bias);
+EBM_API ebm_status ebm_rbm_set_hidden_bias(ebm_rbm *rbm, const float *bias);
+
+/*
+ * Conditional distributions for a whole minibatch, one sgemm each:
+ *
+ *   prob[r, k] = P(h_k = 1 | v = visible[r]) = sigmoid((b_k + v.W[:, k]) / T)
+ *   prob[r, i] = P(v_i = 1 | h = hidden[r])  = sigmoid((a_i + W[i, :].h) / T)
+ *
+ * prob (rows x K, or rows x D) is required. If sample is not NULL it
+ * receives Bernoulli samples of prob (0 or 1), drawn from the next stream of
+ * rng as described at ebm_rng; rng may be NULL when sample is NULL. The
+ * input may hold probabilities (any value in [0, 1]), not only 0 and 1.
+ *
+ * Errors: EBM_ERR_NULL, EBM_ERR_SIZE (rows = 0), EBM_ERR_OVERFLOW,
+ * EBM_ERR_ARGUMENT (temperature not finite and > 0), EBM_ERR_NONFINITE,
+ * EBM_ERR_DOMAIN (input outside [0, 1]).
+ */
+EBM_API ebm_status ebm_rbm_hidden_given_visible(const ebm_rbm *rbm,
+                                                const float *visible,
+                                                size_t rows, float temperature,
+                                                float *prob, float *sample,
+                                                ebm_rng *rng);
+EBM_API ebm_status ebm_rbm_visible_given_hidden(const ebm_rbm *rbm,
+                                                const float *hidden,
+                                                size_t rows, float temperature,
+                                                float *prob, float *sample,
+                                                ebm_rng *rng);
+
+/*
+ * energy[r] = E(visible[r], hidden[r]) (temperature does not enter E).
+ * Errors: as for the conditionals.
+ */
+EBM_API ebm_status ebm_rbm_energy(const ebm_rbm *rbm, const float *visible,
+                                  const float *hidden, size_t rows,
+                                  double *energy);
+
+/*
+ * free_energy[r] = F_T(visible[r]) as defined at the top of this header.
+ * Sums are accumulated in double. Errors: as for the conditionals.
+ */
+EBM_API ebm_status ebm_rbm_free_energy(const ebm_rbm *rbm,
+                                       const float *visible, size_t rows,
+                                       float temperature, double *free_energy);
+
+/*
+ * Mean-field reconstruction error: for each row v, h = P(h = 1 | v) and
+ * v~ = P(v = 1 | h) (probabilities, no sampling, T = 1); the error of the row
+ * is sum_i (v_i - v~_i)^2, and *mean_error is its mean over the rows.
+ * Deterministic. Errors: as for the conditionals.
+ */
+EBM_API ebm_status ebm_rbm_reconstruction_error(const ebm_rbm *rbm,
+                                                const float *visible,
+                                                size_t rows,
+                                                double *mean_error);
+
+/*
+ * Exact pseudo-log-likelihood at T = 1 of binary rows:
+ *
+ *   PLL(v) = sum over all D visible units i of log P(v_i | v_-i)
+ *          = sum_i log sigmoid(F(v^(i)) - F(v)),
+ *
+ * where v^(i) is v with unit i flipped. Every unit is visited (no random
+ * subset), so the cost is O(D * K) per row on top of one sgemm. per_row
+ * (rows values) and mean may each be NULL.
+ * Errors: as for the conditionals, and EBM_ERR_DOMAIN if a value is not
+ * exactly 0 or 1.
+ */
+EBM_API ebm_status ebm_rbm_pseudo_loglik(const ebm_rbm *rbm,
+                                         const float *visible, size_t rows,
+                                         double *per_row, double *mean);
+
+/* ------------------------------------------------------------------------ */
+/* Training                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* How the negative phase is sampled. */
+typedef enum ebm_method {
+    /* Contrastive divergence CD-k: the chain starts at the batch. */
+    EBM_CD = 0,
+    /* Persistent CD-k: `chains` chains carried from one update to the next. */
+    EBM_PCD = 1
+} ebm_method;
+
+/* Training settings. Fill with ebm_train_config_init, then change fields. */
+typedef struct ebm_train_config {
+    ebm_method method;    /* EBM_CD (default) or EBM_PCD */
+    unsigned gibbs_steps; /* k, Gibbs steps per update, >= 1 (default 1) */
+    size_t batch_size;    /* rows per update, >= 1 (default 100) */
+    size_t chains;        /* PCD chains, 0 = batch_size (default 0) */
+    float learning_rate;  /* finite, > 0 (default 0.05) */
+    float momentum;       /* in [0, 1) (default 0.5) */
+    float weight_decay;   /* L2 coefficient on W, finite, >= 0 (0.0001) */
+    uint64_t seed;        /* Philox key of the trainer's stream (default 1) */
+} ebm_train_config;
+
+/* Sets *config to the defaults listed above. Errors: EBM_ERR_NULL. */
+EBM_API ebm_status ebm_train_config_init(ebm_train_config *config);
+
+/* Optimiser state, persistent chains and workspace for training one model
+ * shape. */
+typedef struct ebm_rbm_trainer ebm_rbm_trainer;
+
+/*
+ * Creates a trainer for models of rbm's shape. Every buffer that training
+ * needs is allocated here, once; no call below allocates memory except
+ * ebm_rbm_trainer_fit (one array of `rows` indices per call). The memory is
+ * about 4 * (2 D K + (D + 3 K) max(B, C) + B D + 2 C (D + K) + 3 (D + K))
+ * bytes for batch size B and C chains (C = 0 for CD); ebm_rbm_trainer_memory
+ * returns the exact figure.
+ *
+ * Errors: EBM_ERR_NULL, EBM_ERR_SIZE (batch_size = 0), EBM_ERR_ARGUMENT
+ * (method unknown, gibbs_steps = 0, learning rate not finite and > 0,
+ * momentum outside [0, 1), weight decay negative or not finite),
+ * EBM_ERR_OVERFLOW, EBM_ERR_LIMIT, EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_rbm_trainer_create(const ebm_rbm *rbm,
+                                          const ebm_train_config *config,
+                                          ebm_rbm_trainer **out);
+
+/* Frees the trainer. */
+EBM_API void ebm_rbm_trainer_destroy(ebm_rbm_trainer *trainer);
+
+/* Stores in *bytes the memory that ebm_rbm_trainer_create would allocate
+ * for rbm and config. Errors: as for ebm_rbm_trainer_create. */
+EBM_API ebm_status ebm_rbm_trainer_memory(const ebm_rbm *rbm,
+                                          const ebm_train_config *config,
+                                          size_t *bytes);
+
+/*
+ * Zeroes the momentum and marks the persistent chains for re-initialisation
+ * at the next update; the random stream continues. Errors: EBM_ERR_NULL.
+ */
+EBM_API ebm_status ebm_rbm_trainer_reset(ebm_rbm_trainer *trainer);
+
+/*
+ * Estimates the log-likelihood gradient on one batch (rows <= batch_size),
+ * positive phase minus negative phase:
+ *
+ *   grad_w = X'P(H|X) / rows - V'P(H|V) / m
+ *   grad_a = mean of the rows of X - mean of the rows of V
+ *   grad_b = mean of P(H|X) - mean of P(H|V)
+ *
+ * where V holds the negative-phase visible samples: for CD-k, k Gibbs
+ * steps started from the batch (m = rows); for PCD-k, the `chains`
+ * persistent chains advanced by k steps (m = chains). Hidden units enter
+ * the statistics as probabilities, visible units of V as samples.
+ *
+ * Random streams: each update takes 2k streams of the trainer's rng, in
+ * the order h (from the batch for CD, skipped for PCD), v, h, v, ..., and
+ * for PCD the last takes the chains' next hidden samples. A PCD trainer
+ * whose chains are not yet initialised first samples them from
+ * P(h | batch row r mod rows), r = 0 .. chains - 1, with one more stream.
+ * See docs/training.md for the exact order.
+ *
+ * The model is not changed; the trainer's chains and stream advance.
+ * grad_w (D x K), grad_a (D) and grad_b (K) are required.
+ *
+ * Errors: EBM_ERR_NULL, EBM_ERR_SIZE (rows = 0 or rows > batch_size),
+ * EBM_ERR_OVERFLOW, EBM_ERR_MISMATCH (model shape differs from the
+ * trainer's), EBM_ERR_NONFINITE, EBM_ERR_DOMAIN (batch outside [0, 1]).
+ */
+EBM_API ebm_status ebm_rbm_trainer_gradient(ebm_rbm_trainer *trainer,
+                                            const ebm_rbm *rbm,
+                                            const float *batch, size_t rows,
+                                            float *grad_w, float *grad_a,
+                                            float *grad_b);
+
+/*
+ * One update on one batch (rows <= batch_size), for callers that stream
+ * their own data: the gradient above, then SGD with momentum
+ *
+ *   velocity = momentum * velocity + learning_rate * (grad - decay * W)
+ *   W += velocity            (likewise a and b, without weight decay)
+ *
+ * If any new parameter would be NaN or infinite, returns EBM_ERR_DIVERGED
+ * and leaves the model, the velocities, the chains and the random stream
+ * exactly as they were.
+ *
+ * Errors: those of ebm_rbm_trainer_gradient, and EBM_ERR_DIVERGED.
+ */
+EBM_API ebm_status ebm_rbm_trainer_step(ebm_rbm_trainer *trainer,
+                                        ebm_rbm *rbm, const float *batch,
+                                        size_t rows);
+
+/* What ebm_rbm_trainer_fit reports after each epoch. */
+typedef struct ebm_epoch_report {
+    unsigned epoch;      /* 1-based number of the finished epoch */
+    unsigned epochs;     /* epochs requested */
+    size_t updates;      /* updates made so far in this fit call */
+    size_t rows;         /* training rows per epoch */
+    double seconds;      /* wall time of this epoch's updates */
+} ebm_epoch_report;
+
+/* Called after each epoch with the model as trained so far. Return 0 to
+ * continue, nonzero to stop (fit then returns EBM_STOPPED). */
+typedef int (*ebm_epoch_callback)(const ebm_rbm *rbm,
+                                  const ebm_epoch_report *report,
+                                  void *user_data);
+
+/*
+ * Trains for `epochs` passes over data (rows x D). Each epoch visits the
+ * rows in a new random order (a Fisher-Yates shuffle drawn from the
+ * trainer's stream) in batches of batch_size rows; the last batch holds the
+ * remainder and its gradient is divided by its own size. callback may be
+ * NULL. The data are validated once, before the first update.
+ *
+ * If an update fails with EBM_ERR_DIVERGED, fit returns it at once; the
+ * model keeps the updates made before the failing one.
+ *
+ * Errors: those of ebm_rbm_trainer_step, EBM_ERR_SIZE (rows = 0 or
+ * epochs = 0), EBM_ERR_NOMEM, and EBM_STOPPED.
+ */
+EBM_API ebm_status ebm_rbm_trainer_fit(ebm_rbm_trainer *trainer,
+                                       ebm_rbm *rbm, const float *data,
+                                       size_t rows, unsigned epochs,
+                                       ebm_epoch_callback callback,
+                                       void *user_data);
+
+/*
+ * Creates a trainer for config (with the batch size lowered to rows when it
+ * is larger, so that a batch larger than the data set means one batch),
+ * runs ebm_rbm_trainer_fit and destroys the trainer.
+ * Errors: those of ebm_rbm_trainer_create and ebm_rbm_trainer_fit.
+ */
+EBM_API ebm_status ebm_rbm_fit(ebm_rbm *rbm, const ebm_train_config *config,
+                               const float *data, size_t rows, unsigned epochs,
+                               ebm_epoch_callback callback, void *user_data);
+
+/* ------------------------------------------------------------------------ */
+/* Model files                                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Writes the model as a NumPy .npz archive (an uncompressed zip of .npy
+ * files) that numpy.load opens without libebm:
+ *
+ *   format_version  int32 scalar, 1
+ *   W               float32 (D, K), C order
+ *   visible_bias    float32 (D,)
+ *   hidden_bias     float32 (K,)
+ *
+ * The file is written to a temporary file in the same directory, flushed
+ * with fsync and renamed over path, so path holds either the old or the
+ * complete new file. See docs/file-formats.md.
+ * Errors: EBM_ERR_NULL, EBM_ERR_IO.
+ */
+EBM_API ebm_status ebm_rbm_save(const ebm_rbm *rbm, const char *path);
+
+/*
+ * Reads a model written by ebm_rbm_save, or by numpy.savez or
+ * numpy.savez_compressed with the arrays W, visible_bias and hidden_bias
+ * (float32 or float64, either byte order, C or Fortran order; float64 values
+ * must be finite in float32). format_version may be absent (read as 1).
+ * Other arrays in the archive are ignored.
+ *
+ * The file is validated completely: zip structure, CRC-32 of every array
+ * read, .npy headers, shapes consistent with each other, sizes within
+ * EBM_MAX_UNITS and EBM_MAX_ELEMENTS, and finite values. A damaged file
+ * never causes a crash or an allocation larger than its declared arrays.
+ *
+ * Errors: EBM_ERR_NULL, EBM_ERR_IO, EBM_ERR_FORMAT, EBM_ERR_TRUNCATED,
+ * EBM_ERR_VERSION, EBM_ERR_LIMIT, EBM_ERR_MISMATCH (array shapes disagree),
+ * EBM_ERR_NONFINITE, EBM_ERR_UNSUPPORTED (another dtype), EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_rbm_load(const char *path, ebm_rbm **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EBM_H */

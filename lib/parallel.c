@@ -1,0 +1,187 @@
+/* Thread setting, ebm_gemm and ebm_parallel_for. */
+#include "parallel.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "core.h"
+
+#define EBM_MAX_THREADS 1024
+
+/* Products below this many multiply-adds run as one piece: dividing them
+ * costs more than it saves. */
+#define EBM_GEMM_SPLIT_MIN_WORK ((size_t)1 << 20)
+
+/* Largest number of pieces of one product. */
+#define EBM_GEMM_MAX_PIECES 64
+
+static int ebm_threads_setting; /* 0 until set or first used */
+static atomic_flag ebm_blas_configured = ATOMIC_FLAG_INIT;
+
+static int default_thread_count(void)
+{
+    const char *env = getenv("OMP_NUM_THREADS");
+    long n = env != NULL ? strtol(env, NULL, 10) : 0;
+
+    if (n >= 1 && n <= EBM_MAX_THREADS)
+        return (int)n;
+    n = omp_get_num_procs();
+    return n >= 1 ? (int)n : 1;
+}
+
+ebm_status ebm_set_threads(int n)
+{
+    if (n < 0 || n > EBM_MAX_THREADS)
+        return ebm_fail(EBM_ERR_ARGUMENT,
+                        "thread count is %d; expected 0 (all processors) "
+                        "to %d",
+                        n, EBM_MAX_THREADS);
+    ebm_threads_setting = n == 0 ? omp_get_num_procs() : n;
+    if (ebm_threads_setting < 1)
+        ebm_threads_setting = 1;
+    return EBM_OK;
+}
+
+int ebm_get_threads(void)
+{
+    return ebm_thread_count();
+}
+
+int ebm_thread_count(void)
+{
+    if (ebm_threads_setting == 0)
+        ebm_threads_setting = default_thread_count();
+    return ebm_threads_setting;
+}
+
+/* OpenBLAS must not start threads of its own inside ours: its threaded
+ * sgemm also changes the last bits of some products with the thread count
+ * (OpenBLAS 0.3.21, 100 x 500 x 784). */
+static void configure_blas(void)
+{
+    if (!atomic_flag_test_and_set(&ebm_blas_configured))
+        openblas_set_num_threads(1);
+}
+
+struct ebm_gemm_plan ebm_gemm_plan(size_t m, size_t n, size_t k)
+{
+    struct ebm_gemm_plan plan;
+    size_t extent, pieces = 1;
+
+    /* Splitting the columns makes every piece repack A (m x k); splitting
+     * the rows repacks B (k x n). Split the side that repacks less. */
+    plan.split_rows = m >= n;
+    extent = plan.split_rows ? m : n;
+    if ((double)m * (double)n * (double)k >= EBM_GEMM_SPLIT_MIN_WORK) {
+        /* A power of two, so that the pieces divide evenly among 1, 2, 4
+         * or 8 threads. */
+        while (pieces < EBM_GEMM_MAX_PIECES &&
+               2 * pieces * EBM_GEMM_MIN_PIECE <= extent)
+            pieces *= 2;
+    }
+    /* Piece edges at multiples of 16 suit the sgemm kernels. */
+    plan.width = (extent + pieces - 1) / pieces;
+    plan.width = (plan.width + 15) / 16 * 16;
+    plan.pieces = (extent + plan.width - 1) / plan.width;
+    return plan;
+}
+
+struct gemm_job {
+    bool transpose_a, transpose_b;
+    size_t m, n, k;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+    size_t lda, ldb, ldc;
+    ebm_block_fn epilogue;
+    void *context;
+    struct ebm_gemm_plan plan;
+};
+
+static void run_piece(const struct gemm_job *job, size_t piece)
+{
+    size_t begin = piece * job->plan.width;
+    size_t end = ebm_min_size(begin + job->plan.width,
+                              job->plan.split_rows ? job->m : job->n);
+    size_t row_begin = 0, row_end = job->m, col_begin = 0, col_end = job->n;
+    const float *a = job->a, *b = job->b;
+
+    if (job->plan.split_rows) {
+        row_begin = begin;
+        row_end = end;
+        /* Rows of op(A): rows of A, or columns of A when transposed. */
+        a += job->transpose_a ? begin : begin * job->lda;
+    } else {
+        col_begin = begin;
+        col_end = end;
+        b += job->transpose_b ? begin * job->ldb : begin;
+    }
+
+    cblas_sgemm(CblasRowMajor,
+                job->transpose_a ? CblasTrans : CblasNoTrans,
+                job->transpose_b ? CblasTrans : CblasNoTrans,
+                (int)(row_end - row_begin), (int)(col_end - col_begin),
+                (int)job->k, job->alpha, a, (int)job->lda, b, (int)job->ldb,
+                job->beta, job->c + row_begin * job->ldc + col_begin,
+                (int)job->ldc);
+    if (job->epilogue != NULL)
+        job->epilogue(job->context, row_begin, row_end, col_begin, col_end);
+}
+
+void ebm_gemm(bool transpose_a, bool transpose_b, size_t m, size_t n,
+              size_t k, float alpha, const float *a, size_t lda,
+              const float *b, size_t ldb, float beta, float *c, size_t ldc,
+              ebm_block_fn epilogue, void *context)
+{
+    struct gemm_job job = {
+        .transpose_a = transpose_a,
+        .transpose_b = transpose_b,
+        .m = m, .n = n, .k = k,
+        .alpha = alpha, .beta = beta,
+        .a = a, .b = b, .c = c,
+        .lda = lda, .ldb = ldb, .ldc = ldc,
+        .epilogue = epilogue,
+        .context = context,
+        .plan = ebm_gemm_plan(m, n, k),
+    };
+    int threads = ebm_thread_count();
+    long pieces = (long)job.plan.pieces;
+
+    configure_blas();
+    if (threads > 1 && pieces > 1) {
+        if (threads > pieces)
+            threads = (int)pieces;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+        for (long piece = 0; piece < pieces; piece++)
+            run_piece(&job, (size_t)piece);
+    } else {
+        for (long piece = 0; piece < pieces; piece++)
+            run_piece(&job, (size_t)piece);
+    }
+}
+
+void ebm_parallel_for(size_t count, size_t grain, ebm_range_fn body,
+                      void *context)
+{
+    long chunks = (long)((count + grain - 1) / grain);
+    int threads = ebm_thread_count();
+
+    if (threads > chunks)
+        threads = (int)chunks;
+    if (threads > 1) {
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+        for (long chunk = 0; chunk < chunks; chunk++) {
+            size_t begin = (size_t)chunk * grain;
+
+            body(context, begin, ebm_min_size(begin + grain, count));
+        }
+    } else {
+        for (long chunk = 0; chunk < chunks; chunk++) {
+            size_t begin = (size_t)chunk * grain;
+
+            body(context, begin, ebm_min_size(begin + grain, count));
+        }
+    }
+}

@@ -1,0 +1,415 @@
+/* Conditionals, energies and monitoring measures of the RBM. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "kernel.h"
+#include "parallel.h"
+#include "rbm_internal.h"
+#include "rng.h"
+#include "vmath.h"
+
+/* ------------------------------------------------------------------------ */
+/* Fused layer: sgemm, then bias, sigmoid and sampling on each piece        */
+/* ------------------------------------------------------------------------ */
+
+EBM_KERNEL
+static void sigmoid_row(float *row, const float *bias, size_t count,
+                        float temperature)
+{
+    for (size_t c = 0; c < count; c++)
+        row[c] = ebm_vsigmoid((row[c] + bias[c]) / temperature);
+}
+
+static void layer_block(void *context, size_t row_begin, size_t row_end,
+                        size_t col_begin, size_t col_end)
+{
+    const struct ebm_layer_args *args = context;
+    const ebm_rbm *rbm = args->rbm;
+    size_t n_out = args->to_visible ? rbm->n_visible : rbm->n_hidden;
+    const float *bias =
+        args->to_visible ? rbm->visible_bias : rbm->hidden_bias;
+    size_t width = col_end - col_begin;
+
+    for (size_t r = row_begin; r < row_end; r++) {
+        float *prob = args->prob + r * n_out + col_begin;
+
+        sigmoid_row(prob, bias + col_begin, width, args->temperature);
+        if (args->sample != NULL) {
+            uint64_t first = (uint64_t)(args->first_row + r) * n_out +
+                             col_begin;
+
+            ebm_rng_bernoulli(args->seed, args->stream, first, width, prob,
+                              args->sample + r * n_out + col_begin);
+        }
+    }
+}
+
+void ebm_rbm_layer(const struct ebm_layer_args *args)
+{
+    const ebm_rbm *rbm = args->rbm;
+    size_t d = rbm->n_visible, k = rbm->n_hidden;
+
+    if (args->to_visible)
+        ebm_gemm(false, true, args->rows, d, k, 1.0f, args->input, k,
+                 rbm->weights, k, 0.0f, args->prob, d, layer_block,
+                 (void *)args);
+    else
+        ebm_gemm(false, false, args->rows, k, d, 1.0f, args->input, d,
+                 rbm->weights, k, 0.0f, args->prob, k, layer_block,
+                 (void *)args);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Public conditionals                                                      */
+/* ------------------------------------------------------------------------ */
+
+static ebm_status conditional(const ebm_rbm *rbm, bool to_visible,
+                              const float *input, size_t rows,
+                              float temperature, float *prob, float *sample,
+                              ebm_rng *rng)
+{
+    struct ebm_layer_args args;
+    size_t n_in, n_out, count;
+    ebm_status status = ebm_check_pointer(rbm, "rbm");
+
+    if (status != EBM_OK)
+        return status;
+    n_in = to_visible ? rbm->n_hidden : rbm->n_visible;
+    n_out = to_visible ? rbm->n_visible : rbm->n_hidden;
+    status = ebm_check_pointer(prob, "prob");
+    if (status == EBM_OK && sample != NULL)
+        status = ebm_check_pointer(rng, "rng (required when sampling)");
+    if (status == EBM_OK)
+        status = ebm_check_positive(temperature, "temperature");
+    if (status == EBM_OK)
+        status = ebm_mul_size(rows, n_out, &count, "output");
+    if (status == EBM_OK)
+        status = ebm_check_batch(input, rows, n_in,
+                                 to_visible ? "hidden" : "visible");
+    if (status != EBM_OK)
+        return status;
+
+    args = (struct ebm_layer_args){
+        .rbm = rbm,
+        .to_visible = to_visible,
+        .temperature = temperature,
+        .seed = sample != NULL ? rng->seed : 0,
+        .stream = sample != NULL ? rng->stream : 0,
+    };
+    for (size_t begin = 0; begin < rows; begin += EBM_ROW_CHUNK) {
+        args.first_row = begin;
+        args.rows = ebm_min_size(EBM_ROW_CHUNK, rows - begin);
+        args.input = input + begin * n_in;
+        args.prob = prob + begin * n_out;
+        args.sample = sample != NULL ? sample + begin * n_out : NULL;
+        ebm_rbm_layer(&args);
+    }
+    if (sample != NULL)
+        rng->stream++;
+    return EBM_OK;
+}
+
+ebm_status ebm_rbm_hidden_given_visible(const ebm_rbm *rbm,
+                                        const float *visible, size_t rows,
+                                        float temperature, float *prob,
+                                        float *sample, ebm_rng *rng)
+{
+    return conditional(rbm, false, visible, rows, temperature, prob, sample,
+                       rng);
+}
+
+ebm_status ebm_rbm_visible_given_hidden(const ebm_rbm *rbm,
+                                        const float *hidden, size_t rows,
+                                        float temperature, float *prob,
+                                        float *sample, ebm_rng *rng)
+{
+    return conditional(rbm, true, hidden, rows, temperature, prob, sample,
+                       rng);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Row-wise measures, computed in chunks of EBM_ROW_CHUNK rows              */
+/* ------------------------------------------------------------------------ */
+
+/* pre[r, k] = b_k + visible[r] . W[:, k] for the rows of one chunk. */
+static void hidden_preactivation(const ebm_rbm *rbm, const float *visible,
+                                 size_t rows, float *pre)
+{
+    size_t k = rbm->n_hidden;
+
+    ebm_gemm(false, false, rows, k, rbm->n_visible, 1.0f, visible,
+             rbm->n_visible, rbm->weights, k, 0.0f, pre, k, NULL, NULL);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < k; j++)
+            pre[r * k + j] += rbm->hidden_bias[j];
+}
+
+static double dot_float(const float *x, const float *y, size_t n)
+{
+    double sum = 0.0;
+
+    for (size_t i = 0; i < n; i++)
+        sum += (double)x[i] * (double)y[i];
+    return sum;
+}
+
+/* Common checks of the row-wise measures. */
+static ebm_status check_rows(const ebm_rbm *rbm, const float *visible,
+                             size_t rows, const void *output,
+                             const char *output_name)
+{
+    ebm_status status = ebm_check_pointer(rbm, "rbm");
+
+    if (status == EBM_OK && output_name != NULL)
+        status = ebm_check_pointer(output, output_name);
+    if (status == EBM_OK)
+        status = ebm_check_batch(visible, rows, rbm->n_visible, "visible");
+    return status;
+}
+
+ebm_status ebm_rbm_energy(const ebm_rbm *rbm, const float *visible,
+                          const float *hidden, size_t rows, double *energy)
+{
+    size_t d, k;
+    float *pre;
+    ebm_status status = check_rows(rbm, visible, rows, energy, "energy");
+
+    if (status == EBM_OK)
+        status = ebm_check_batch(hidden, rows, rbm->n_hidden, "hidden");
+    if (status != EBM_OK)
+        return status;
+    d = rbm->n_visible;
+    k = rbm->n_hidden;
+    pre = ebm_alloc_floats(ebm_min_size(rows, EBM_ROW_CHUNK) * k);
+    if (pre == NULL)
+        return ebm_fail(EBM_ERR_NOMEM, "cannot allocate energy workspace");
+
+    for (size_t begin = 0; begin < rows; begin += EBM_ROW_CHUNK) {
+        size_t n = ebm_min_size(EBM_ROW_CHUNK, rows - begin);
+
+        /* pre = vW + b, so that -E = a.v + h.(vW + b). */
+        hidden_preactivation(rbm, visible + begin * d, n, pre);
+        for (size_t r = 0; r < n; r++) {
+            const float *v = visible + (begin + r) * d;
+            const float *h = hidden + (begin + r) * k;
+
+            energy[begin + r] = -dot_float(rbm->visible_bias, v, d) -
+                                dot_float(pre + r * k, h, k);
+        }
+    }
+    ebm_free_floats(pre);
+    return EBM_OK;
+}
+
+/* Sum of softplus(pre[j] / T) over j, in double. */
+EBM_KERNEL
+static double softplus_sum(const float *pre, size_t count, float temperature)
+{
+    float lanes[16] = {0};
+    double sum = 0.0;
+    size_t j = 0;
+
+    for (; j + 16 <= count; j += 16)
+        for (size_t l = 0; l < 16; l++)
+            lanes[l] += ebm_vsoftplus(pre[j + l] / temperature);
+    for (size_t l = 0; l < 16; l++)
+        sum += lanes[l];
+    for (; j < count; j++)
+        sum += ebm_vsoftplus(pre[j] / temperature);
+    return sum;
+}
+
+ebm_status ebm_rbm_free_energy(const ebm_rbm *rbm, const float *visible,
+                               size_t rows, float temperature,
+                               double *free_energy)
+{
+    size_t d, k;
+    float *pre;
+    ebm_status status =
+        check_rows(rbm, visible, rows, free_energy, "free_energy");
+
+    if (status == EBM_OK)
+        status = ebm_check_positive(temperature, "temperature");
+    if (status != EBM_OK)
+        return status;
+    d = rbm->n_visible;
+    k = rbm->n_hidden;
+    pre = ebm_alloc_floats(ebm_min_size(rows, EBM_ROW_CHUNK) * k);
+    if (pre == NULL)
+        return ebm_fail(EBM_ERR_NOMEM,
+                        "cannot allocate free-energy workspace");
+
+    for (size_t begin = 0; begin < rows; begin += EBM_ROW_CHUNK) {
+        size_t n = ebm_min_size(EBM_ROW_CHUNK, rows - begin);
+
+        hidden_preactivation(rbm, visible + begin * d, n, pre);
+        for (size_t r = 0; r < n; r++) {
+            const float *v = visible + (begin + r) * d;
+
+            free_energy[begin + r] =
+                -dot_float(rbm->visible_bias, v, d) -
+                (double)temperature * softplus_sum(pre + r * k, k,
+                                                   temperature);
+        }
+    }
+    ebm_free_floats(pre);
+    return EBM_OK;
+}
+
+ebm_status ebm_rbm_reconstruction_error(const ebm_rbm *rbm,
+                                        const float *visible, size_t rows,
+                                        double *mean_error)
+{
+    size_t d, k, chunk;
+    float *hidden, *recon;
+    double total = 0.0;
+    ebm_status status =
+        check_rows(rbm, visible, rows, mean_error, "mean_error");
+
+    if (status != EBM_OK)
+        return status;
+    d = rbm->n_visible;
+    k = rbm->n_hidden;
+    chunk = ebm_min_size(rows, EBM_ROW_CHUNK);
+    hidden = ebm_alloc_floats(chunk * k);
+    recon = ebm_alloc_floats(chunk * d);
+    if (hidden == NULL || recon == NULL) {
+        ebm_free_floats(hidden);
+        ebm_free_floats(recon);
+        return ebm_fail(EBM_ERR_NOMEM,
+                        "cannot allocate reconstruction workspace");
+    }
+
+    for (size_t begin = 0; begin < rows; begin += EBM_ROW_CHUNK) {
+        size_t n = ebm_min_size(EBM_ROW_CHUNK, rows - begin);
+        struct ebm_layer_args up = {
+            .rbm = rbm,
+            .input = visible + begin * d,
+            .rows = n,
+            .temperature = 1.0f,
+            .prob = hidden,
+        };
+        struct ebm_layer_args down = up;
+
+        down.to_visible = true;
+        down.input = hidden;
+        down.prob = recon;
+        ebm_rbm_layer(&up);
+        ebm_rbm_layer(&down);
+        for (size_t i = 0; i < n * d; i++) {
+            double diff = (double)visible[begin * d + i] - recon[i];
+
+            total += diff * diff;
+        }
+    }
+    ebm_free_floats(hidden);
+    ebm_free_floats(recon);
+    *mean_error = total / (double)rows;
+    return EBM_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Exact pseudo-log-likelihood                                              */
+/* ------------------------------------------------------------------------ */
+
+/* sum_j softplus(pre[j] + sign * w[j]), 16 lanes so that it vectorises
+ * without reordering any sum. */
+EBM_KERNEL
+static double shifted_softplus_sum(const float *pre, const float *w,
+                                   float sign, size_t count)
+{
+    float lanes[16] = {0};
+    double sum = 0.0;
+    size_t j = 0;
+
+    for (; j + 16 <= count; j += 16)
+        for (size_t l = 0; l < 16; l++)
+            lanes[l] += ebm_vsoftplus(pre[j + l] + sign * w[j + l]);
+    for (size_t l = 0; l < 16; l++)
+        sum += lanes[l];
+    for (; j < count; j++)
+        sum += ebm_vsoftplus(pre[j] + sign * w[j]);
+    return sum;
+}
+
+struct pll_job {
+    const ebm_rbm *rbm;
+    const float *visible; /* first row of the chunk */
+    const float *pre;     /* b + vW for the rows of the chunk */
+    double *out;          /* one value per row of the chunk */
+};
+
+/*
+ * Flipping unit i (s = 1 - 2 v_i) changes the free energy by
+ * F(v^(i)) - F(v) = -s a_i - (sum_k softplus(pre_k + s W_ik) - S0),
+ * S0 = sum_k softplus(pre_k), and log P(v_i | v_-i) = log sigmoid of it.
+ */
+static void pll_rows(void *context, size_t begin, size_t end)
+{
+    const struct pll_job *job = context;
+    const ebm_rbm *rbm = job->rbm;
+    size_t d = rbm->n_visible, k = rbm->n_hidden;
+
+    for (size_t r = begin; r < end; r++) {
+        const float *v = job->visible + r * d;
+        const float *pre = job->pre + r * k;
+        double base = softplus_sum(pre, k, 1.0f);
+        double total = 0.0;
+
+        for (size_t i = 0; i < d; i++) {
+            float sign = 1.0f - 2.0f * v[i];
+            double flipped =
+                shifted_softplus_sum(pre, rbm->weights + i * k, sign, k);
+            double delta =
+                -(double)sign * rbm->visible_bias[i] - (flipped - base);
+
+            /* log sigmoid(delta) = -softplus(-delta), in double. */
+            total -= delta < 0.0 ? -delta + log1p(exp(delta))
+                                 : log1p(exp(-delta));
+        }
+        job->out[r] = total;
+    }
+}
+
+ebm_status ebm_rbm_pseudo_loglik(const ebm_rbm *rbm, const float *visible,
+                                 size_t rows, double *per_row, double *mean)
+{
+    size_t d, k, chunk;
+    float *pre;
+    double *values, total = 0.0;
+    ebm_status status = check_rows(rbm, visible, rows, NULL, NULL);
+
+    if (status == EBM_OK)
+        status = ebm_check_binary(visible, rows, rbm->n_visible, "visible");
+    if (status != EBM_OK)
+        return status;
+    d = rbm->n_visible;
+    k = rbm->n_hidden;
+    chunk = ebm_min_size(rows, EBM_ROW_CHUNK);
+    pre = ebm_alloc_floats(chunk * k);
+    values = malloc(chunk * sizeof(*values));
+    if (pre == NULL || values == NULL) {
+        ebm_free_floats(pre);
+        free(values);
+        return ebm_fail(EBM_ERR_NOMEM,
+                        "cannot allocate pseudo-likelihood workspace");
+    }
+
+    for (size_t begin = 0; begin < rows; begin += EBM_ROW_CHUNK) {
+        size_t n = ebm_min_size(EBM_ROW_CHUNK, rows - begin);
+        struct pll_job job = {rbm, visible + begin * d, pre, values};
+
+        hidden_preactivation(rbm, job.visible, n, pre);
+        ebm_parallel_for(n, 4, pll_rows, &job);
+        for (size_t r = 0; r < n; r++) {
+            total += values[r];
+            if (per_row != NULL)
+                per_row[begin + r] = values[r];
+        }
+    }
+    ebm_free_floats(pre);
+    free(values);
+    if (mean != NULL)
+        *mean = total / (double)rows;
+    return EBM_OK;
+}

@@ -1,0 +1,29 @@
+/* Philox4x32-10 uniforms in bulk, for the sampling kernels. */
+#ifndef EBM_RNG_H
+#define EBM_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Writes the uniforms of (seed, stream, first + i) into out[i] for
+ * i < count, exactly as ebm_rng_uniform defines them. */
+void ebm_rng_fill_uniform(uint64_t seed, uint64_t stream, uint64_t first,
+                          size_t count, float *out);
+
+/* Writes the raw 32-bit words of (seed, stream, first + i) into out[i]:
+ * word (index mod 4) of Philox block index / 4. */
+void ebm_rng_fill_words(uint64_t seed, uint64_t stream, uint64_t first,
+                        size_t count, uint32_t *out);
+
+/* Sets sample[i] = (uniform(seed, stream, first + i) < prob[i]) ? 1 : 0
+ * for i < count. sample may equal prob. */
+void ebm_rng_bernoulli(uint64_t seed, uint64_t stream, uint64_t first,
+                       size_t count, const float *prob, float *sample);
+
+/* Compares the vector versions of the bulk generator that this processor
+ * runs with the plain C version on 16 blocks; returns the number of vector
+ * versions that agree, or -1 if one differs. For tests. */
+int ebm_rng_check_versions(uint64_t seed, uint64_t stream,
+                           uint64_t first_block);
+
+#endif /* EBM_RNG_H */

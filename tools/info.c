@@ -1,0 +1,237 @@
+/*
+ * ebm info: sizes and parameter statistics of a saved model.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "ebm.h"
+#include "options.h"
+
+enum { OPTION_MODEL, OPTION_JSON, OPTION_COUNT };
+
+/* Statistics of one parameter array, computed in double. */
+typedef struct array_stats {
+    const char *name;
+    double min;
+    double max;
+    double mean;
+    double stddev; /* population standard deviation (divides by n) */
+} array_stats;
+
+/* Everything that ebm info prints. */
+typedef struct model_summary {
+    const char *path;
+    size_t n_visible;
+    size_t n_hidden;
+    size_t parameters;
+    array_stats arrays[3]; /* W, visible bias, hidden bias */
+    double weight_norm;    /* Frobenius norm of W */
+} model_summary;
+
+static void print_help(void)
+{
+    fputs("Usage: ebm info --model MODEL [--json]\n"
+          "\n"
+          "Prints the sizes of a model saved by 'ebm train' (or by\n"
+          "numpy.savez with arrays W, visible_bias and hidden_bias) and,\n"
+          "for W, the visible bias and the hidden bias, the minimum,\n"
+          "maximum, mean and standard deviation of the values (population\n"
+          "standard deviation, computed in double precision), plus the\n"
+          "Frobenius norm of W.\n"
+          "\n"
+          "Options:\n"
+          "  --model MODEL  the .npz model file to read (required)\n"
+          "  --json         print one JSON object instead of a table\n"
+          "  --help         print this help and exit\n",
+          stdout);
+}
+
+/* Two passes, so that the variance does not suffer from cancellation. */
+static array_stats compute_stats(const char *name, const float *values,
+                                 size_t count)
+{
+    array_stats stats = { name, values[0], values[0], 0.0, 0.0 };
+    double sum = 0.0;
+    double squares = 0.0;
+
+    for (size_t i = 0; i < count; i++) {
+        stats.min = fmin(stats.min, values[i]);
+        stats.max = fmax(stats.max, values[i]);
+        sum += values[i];
+    }
+    stats.mean = sum / (double)count;
+    for (size_t i = 0; i < count; i++) {
+        double deviation = values[i] - stats.mean;
+        squares += deviation * deviation;
+    }
+    stats.stddev = sqrt(squares / (double)count);
+    return stats;
+}
+
+static double frobenius_norm(const float *values, size_t count)
+{
+    double squares = 0.0;
+
+    for (size_t i = 0; i < count; i++) {
+        squares += (double)values[i] * values[i];
+    }
+    return sqrt(squares);
+}
+
+static model_summary summarize(const char *path, const ebm_rbm *rbm)
+{
+    model_summary summary = { .path = path };
+    size_t d = 0;
+    size_t k = 0;
+
+    ebm_rbm_shape(rbm, &d, &k);
+    summary.n_visible = d;
+    summary.n_hidden = k;
+    summary.parameters = d * k + d + k;
+    summary.arrays[0] = compute_stats("W", ebm_rbm_weights(rbm), d * k);
+    summary.arrays[1] = compute_stats("visible_bias",
+                                      ebm_rbm_visible_bias(rbm), d);
+    summary.arrays[2] = compute_stats("hidden_bias",
+                                      ebm_rbm_hidden_bias(rbm), k);
+    summary.weight_norm = frobenius_norm(ebm_rbm_weights(rbm), d * k);
+    return summary;
+}
+
+static void print_table(const model_summary *summary)
+{
+    printf("file              %s\n", summary->path);
+    printf("visible units     %zu\n", summary->n_visible);
+    printf("hidden units      %zu\n", summary->n_hidden);
+    printf("parameters        %zu (D * K + D + K)\n", summary->parameters);
+    printf("\n%-14s %13s %13s %13s %13s\n", "array", "min", "max", "mean",
+           "stddev");
+    for (size_t i = 0; i < 3; i++) {
+        const array_stats *stats = &summary->arrays[i];
+        printf("%-14s %13.6g %13.6g %13.6g %13.6g\n", stats->name,
+               stats->min, stats->max, stats->mean, stats->stddev);
+    }
+    printf("\nFrobenius norm of W: %.6g\n", summary->weight_norm);
+}
+
+/* Returns the length of the valid UTF-8 sequence that starts at s, or 0
+ * (overlong forms, surrogates and code points above U+10FFFF are invalid).
+ * s[0] is at least 0x80. */
+static size_t utf8_sequence_length(const unsigned char *s)
+{
+    unsigned char low = 0x80;
+    unsigned char high = 0xBF;
+    size_t length = 0;
+
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        length = 2;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        length = 3;
+        low = s[0] == 0xE0 ? 0xA0 : 0x80;
+        high = s[0] == 0xED ? 0x9F : 0xBF;
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        length = 4;
+        low = s[0] == 0xF0 ? 0x90 : 0x80;
+        high = s[0] == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return 0;
+    }
+    if (s[1] < low || s[1] > high) {
+        return 0;
+    }
+    for (size_t i = 2; i < length; i++) {
+        if (s[i] < 0x80 || s[i] > 0xBF) {
+            return 0;
+        }
+    }
+    return length;
+}
+
+/* Writes text as a JSON string. Bytes that are not valid UTF-8 become
+ * U+FFFD, since a file name need not be UTF-8 but JSON text must be. */
+static void write_json_string(FILE *out, const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+
+    fputc('"', out);
+    while (*s != '\0') {
+        size_t length = *s < 0x80 ? 1 : utf8_sequence_length(s);
+        if (*s == '"' || *s == '\\') {
+            fprintf(out, "\\%c", *s);
+        } else if (*s < 0x20) {
+            fprintf(out, "\\u%04x", *s);
+        } else if (length == 0) {
+            fputs("\\ufffd", out);
+            length = 1;
+        } else {
+            fwrite(s, 1, length, out);
+        }
+        s += length;
+    }
+    fputc('"', out);
+}
+
+static void write_json_stats(FILE *out, const array_stats *stats)
+{
+    fprintf(out, "\"%s\": {\"min\": ", stats->name);
+    cli_write_json_number(out, stats->min);
+    fputs(", \"max\": ", out);
+    cli_write_json_number(out, stats->max);
+    fputs(", \"mean\": ", out);
+    cli_write_json_number(out, stats->mean);
+    fputs(", \"stddev\": ", out);
+    cli_write_json_number(out, stats->stddev);
+    fputs("}, ", out);
+}
+
+static void print_json(const model_summary *summary)
+{
+    fputs("{\"file\": ", stdout);
+    write_json_string(stdout, summary->path);
+    printf(", \"visible_units\": %zu, \"hidden_units\": %zu, "
+           "\"parameters\": %zu, ", summary->n_visible, summary->n_hidden,
+           summary->parameters);
+    for (size_t i = 0; i < 3; i++) {
+        write_json_stats(stdout, &summary->arrays[i]);
+    }
+    fputs("\"W_frobenius_norm\": ", stdout);
+    cli_write_json_number(stdout, summary->weight_norm);
+    fputs("}\n", stdout);
+}
+
+int cli_info(int argc, char **argv)
+{
+    option_spec specs[OPTION_COUNT] = {
+        [OPTION_MODEL] = { .name = "--model", .takes_value = true },
+        [OPTION_JSON] = { .name = "--json" },
+    };
+    const char *path = NULL;
+    ebm_rbm *rbm = NULL;
+    ebm_status status = EBM_OK;
+    model_summary summary;
+
+    if (options_help_requested(argc, argv)) {
+        print_help();
+        return CLI_EXIT_OK;
+    }
+    if (options_parse("info", argc, argv, specs, OPTION_COUNT) != 0
+        || options_require("info", &specs[OPTION_MODEL]) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    path = specs[OPTION_MODEL].value;
+    status = ebm_rbm_load(path, &rbm);
+    if (status != EBM_OK) {
+        cli_print_library_error("info", status, "cannot read model '%s'",
+                                path);
+        return CLI_EXIT_FAILURE;
+    }
+    summary = summarize(path, rbm);
+    if (specs[OPTION_JSON].given) {
+        print_json(&summary);
+    } else {
+        print_table(&summary);
+    }
+    ebm_rbm_destroy(rbm);
+    return CLI_EXIT_OK;
+}

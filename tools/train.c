@@ -1,0 +1,677 @@
+/*
+ * ebm train: trains an RBM on an IDX file and saves it as .npz.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ebm.h"
+#include "monitor.h"
+#include "options.h"
+
+enum {
+    OPTION_DATA,
+    OPTION_HIDDEN,
+    OPTION_EPOCHS,
+    OPTION_OUT,
+    OPTION_BATCH,
+    OPTION_LR,
+    OPTION_MOMENTUM,
+    OPTION_WEIGHT_DECAY,
+    OPTION_CD,
+    OPTION_PCD,
+    OPTION_CHAINS,
+    OPTION_SEED,
+    OPTION_VALID_FRACTION,
+    OPTION_THREADS,
+    OPTION_JSON,
+    OPTION_BINARIZE,
+    OPTION_ROWS,
+    OPTION_MONITOR_ROWS,
+    OPTION_INIT_STDDEV,
+    OPTION_COUNT
+};
+
+/* Values of --binarize, in the order of BINARIZE_NAMES. */
+enum { BINARIZE_THRESHOLD, BINARIZE_STOCHASTIC, BINARIZE_NONE };
+
+static const char *const BINARIZE_NAMES[] = {
+    "threshold", "stochastic", "none"
+};
+
+static const option_range POSITIVE = { 0.0, INFINITY, true, false };
+static const option_range NON_NEGATIVE = { 0.0, INFINITY, false, false };
+static const option_range FRACTION = { 0.0, 1.0, false, true };
+
+/* The command line of ebm train, parsed and checked. */
+typedef struct train_settings {
+    const char *data_path;
+    const char *out_path;
+    size_t hidden;
+    unsigned epochs;
+    ebm_train_config config;
+    double valid_fraction;
+    bool threads_given;
+    size_t threads;
+    bool json;
+    size_t binarize;  /* index into BINARIZE_NAMES */
+    size_t max_rows;  /* --rows, or 0 for every row of the file */
+    size_t monitor_rows;
+    float init_stddev;
+} train_settings;
+
+/* State of one training run, also the user data of the epoch callback. */
+typedef struct training_run {
+    const train_settings *settings;
+    size_t cols;
+    const float *train; /* the first n_train rows of the data */
+    size_t n_train;
+    const float *valid; /* the n_valid rows after them, or NULL */
+    size_t n_valid;
+    ebm_rbm *rbm;
+    ebm_train_config config; /* with the batch size that the trainer uses */
+    ebm_rbm_trainer *trainer;
+    monitor monitor;
+    struct timespec start; /* CLOCK_MONOTONIC before the epoch-0 line */
+    unsigned last_epoch;   /* the last epoch printed */
+} training_run;
+
+static void print_help(void)
+{
+    fputs(
+"Usage: ebm train --data FILE --hidden N --epochs E --out MODEL [OPTIONS]\n"
+"\n"
+"Trains a binary restricted Boltzmann machine on the rows of an IDX file\n"
+"(such as the MNIST images, plain or gzip-compressed) and saves it as a\n"
+"NumPy .npz file with arrays W, visible_bias and hidden_bias. Byte values\n"
+"are divided by 255. The last rows are held out as the validation set,\n"
+"the same rows whatever the seed.\n"
+"\n"
+"Required:\n"
+"  --data FILE         IDX file of unsigned bytes; each index of the first\n"
+"                      dimension is one row (sample)\n"
+"  --hidden N          hidden units, 1 to 16777216, with visible units\n"
+"                      times hidden units at most 2^32\n"
+"  --epochs E          passes over the training rows, >= 1\n"
+"  --out MODEL         .npz file to write; it is replaced atomically\n"
+"\n"
+"Training:\n"
+"  --batch B           rows per update (default 100; lowered to the number\n"
+"                      of training rows if larger)\n"
+"  --lr L              learning rate, > 0 (default 0.05)\n"
+"  --momentum M        momentum of the updates, in [0, 1) (default 0.5)\n"
+"  --weight-decay W    L2 penalty coefficient on W, >= 0 (default 0.0001)\n"
+"  --cd K              contrastive divergence, K Gibbs steps per update\n"
+"                      (default: --cd 1)\n"
+"  --pcd K             persistent contrastive divergence, K Gibbs steps per\n"
+"                      update\n"
+"  --chains C          persistent chains, --pcd only (default: the batch\n"
+"                      size)\n"
+"  --init-stddev S     standard deviation of the initial weights, >= 0\n"
+"                      (default 0.01)\n"
+"  --seed S            random seed, 0 to 2^64 - 1, of the initial weights,\n"
+"                      the row order, the Gibbs sampling and --binarize\n"
+"                      stochastic (default 1)\n"
+"  --threads T         threads, 1 to 1024, or 0 for every online processor\n"
+"                      (default: OMP_NUM_THREADS if set, else every online\n"
+"                      processor); the results do not depend on it\n"
+"\n"
+"Data:\n"
+"  --rows N            use only the first N rows of the file (default: all)\n"
+"  --binarize MODE     threshold: 1 where the value is >= 0.5 (default);\n"
+"                      stochastic: 1 with probability equal to the value,\n"
+"                      drawn from --seed; none: train on the values in\n"
+"                      [0, 1] as they are\n"
+"  --valid-fraction F  fraction of the rows held out for validation, in\n"
+"                      [0, 1): the last ceil(F * rows) rows (default 0.1;\n"
+"                      0 = no validation set)\n"
+"  --monitor-rows N    rows of the training set, and of the validation set,\n"
+"                      on which the progress columns are measured: the\n"
+"                      first N of each (default 1000)\n"
+"\n"
+"Output:\n"
+"  --json              print each epoch as one JSON object per line on\n"
+"                      stdout, and every other message on stderr\n"
+"  --help              print this help and exit\n"
+"\n"
+"Progress columns, with the --json key where it differs:\n"
+"  epoch        0 is the initial model\n"
+"  recon_error  mean over the training monitor rows of the squared error\n"
+"               of the mean-field reconstruction, summed over the units\n"
+"  pll_train    mean pseudo-log-likelihood per row in nats of the\n"
+"               training monitor rows (pseudo_loglik_train); higher is\n"
+"               better\n"
+"  pll_valid    the same on the validation monitor rows\n"
+"               (pseudo_loglik_valid)\n"
+"  fe_gap       mean free energy of the validation monitor rows minus that\n"
+"               of the training monitor rows (free_energy_gap); it grows\n"
+"               when the model overfits\n"
+"  samples/s    training rows per second of the epoch's updates\n"
+"               (samples_per_sec)\n"
+"  seconds      wall time since training started, monitoring included\n"
+"With --binarize none the pseudo-log-likelihood is measured on\n"
+"threshold-binarized copies of the monitor rows. '-' (null in JSON) marks\n"
+"a value that does not apply.\n"
+"\n"
+"Exit status: 0 on success, 1 on a runtime failure, 2 on a command-line\n"
+"error.\n",
+        stdout);
+}
+
+static int parse_size_option(const option_spec *spec, size_t min,
+                             size_t max, size_t *out)
+{
+    if (!spec->given) {
+        return 0;
+    }
+    return options_parse_size("train", spec->name, spec->value, min, max,
+                              out);
+}
+
+static int parse_float_option(const option_spec *spec, option_range range,
+                              float *out)
+{
+    if (!spec->given) {
+        return 0;
+    }
+    return options_parse_float("train", spec->name, spec->value, range,
+                               out);
+}
+
+static int parse_required(const option_spec *specs, train_settings *s)
+{
+    static const int required[] = {
+        OPTION_DATA, OPTION_HIDDEN, OPTION_EPOCHS, OPTION_OUT
+    };
+    size_t epochs = 0;
+
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+        if (options_require("train", &specs[required[i]]) != 0) {
+            return CLI_EXIT_USAGE;
+        }
+    }
+    s->data_path = specs[OPTION_DATA].value;
+    s->out_path = specs[OPTION_OUT].value;
+    if (parse_size_option(&specs[OPTION_HIDDEN], 1, EBM_MAX_UNITS,
+                          &s->hidden) != 0
+        || parse_size_option(&specs[OPTION_EPOCHS], 1, UINT_MAX,
+                             &epochs) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    s->epochs = (unsigned)epochs;
+    return 0;
+}
+
+/* Parses --cd, --pcd and --chains into the method, k and chains. */
+static int parse_method(const option_spec *specs, ebm_train_config *config)
+{
+    const option_spec *cd = &specs[OPTION_CD];
+    const option_spec *pcd = &specs[OPTION_PCD];
+    const option_spec *chains = &specs[OPTION_CHAINS];
+    size_t steps = config->gibbs_steps;
+
+    if (cd->given && pcd->given) {
+        fprintf(stderr, "ebm train: --cd and --pcd cannot be used "
+                "together; choose one method\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (chains->given && !pcd->given) {
+        fprintf(stderr, "ebm train: --chains applies only to --pcd; CD "
+                "starts its chains at each batch\n");
+        return CLI_EXIT_USAGE;
+    }
+    config->method = pcd->given ? EBM_PCD : EBM_CD;
+    if (parse_size_option(pcd->given ? pcd : cd, 1, UINT_MAX, &steps) != 0
+        || parse_size_option(chains, 1, SIZE_MAX, &config->chains) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    config->gibbs_steps = (unsigned)steps;
+    return 0;
+}
+
+static int parse_optimizer(const option_spec *specs,
+                           ebm_train_config *config)
+{
+    if (parse_size_option(&specs[OPTION_BATCH], 1, SIZE_MAX,
+                          &config->batch_size) != 0
+        || parse_float_option(&specs[OPTION_LR], POSITIVE,
+                              &config->learning_rate) != 0
+        || parse_float_option(&specs[OPTION_MOMENTUM], FRACTION,
+                              &config->momentum) != 0
+        || parse_float_option(&specs[OPTION_WEIGHT_DECAY], NON_NEGATIVE,
+                              &config->weight_decay) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int parse_data_options(const option_spec *specs, train_settings *s)
+{
+    const option_spec *fraction = &specs[OPTION_VALID_FRACTION];
+    const option_spec *binarize = &specs[OPTION_BINARIZE];
+    const option_spec *seed = &specs[OPTION_SEED];
+
+    if (fraction->given
+        && options_parse_double("train", fraction->name, fraction->value,
+                                FRACTION, &s->valid_fraction) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    if (binarize->given
+        && options_parse_choice("train", binarize->name, binarize->value,
+                                BINARIZE_NAMES, 3, &s->binarize) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    if (seed->given
+        && options_parse_u64("train", seed->name, seed->value,
+                             &s->config.seed) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    if (parse_size_option(&specs[OPTION_ROWS], 1, SIZE_MAX,
+                          &s->max_rows) != 0
+        || parse_size_option(&specs[OPTION_MONITOR_ROWS], 1, SIZE_MAX,
+                             &s->monitor_rows) != 0
+        || parse_size_option(&specs[OPTION_THREADS], 0, 1024,
+                             &s->threads) != 0
+        || parse_float_option(&specs[OPTION_INIT_STDDEV], NON_NEGATIVE,
+                              &s->init_stddev) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int parse_settings(int argc, char **argv, train_settings *s)
+{
+    option_spec specs[OPTION_COUNT] = {
+        [OPTION_DATA] = { "--data", true, false, NULL },
+        [OPTION_HIDDEN] = { "--hidden", true, false, NULL },
+        [OPTION_EPOCHS] = { "--epochs", true, false, NULL },
+        [OPTION_OUT] = { "--out", true, false, NULL },
+        [OPTION_BATCH] = { "--batch", true, false, NULL },
+        [OPTION_LR] = { "--lr", true, false, NULL },
+        [OPTION_MOMENTUM] = { "--momentum", true, false, NULL },
+        [OPTION_WEIGHT_DECAY] = { "--weight-decay", true, false, NULL },
+        [OPTION_CD] = { "--cd", true, false, NULL },
+        [OPTION_PCD] = { "--pcd", true, false, NULL },
+        [OPTION_CHAINS] = { "--chains", true, false, NULL },
+        [OPTION_SEED] = { "--seed", true, false, NULL },
+        [OPTION_VALID_FRACTION] = { "--valid-fraction", true, false, NULL },
+        [OPTION_THREADS] = { "--threads", true, false, NULL },
+        [OPTION_JSON] = { "--json", false, false, NULL },
+        [OPTION_BINARIZE] = { "--binarize", true, false, NULL },
+        [OPTION_ROWS] = { "--rows", true, false, NULL },
+        [OPTION_MONITOR_ROWS] = { "--monitor-rows", true, false, NULL },
+        [OPTION_INIT_STDDEV] = { "--init-stddev", true, false, NULL },
+    };
+
+    memset(s, 0, sizeof *s);
+    ebm_train_config_init(&s->config);
+    s->valid_fraction = 0.1;
+    s->binarize = BINARIZE_THRESHOLD;
+    s->monitor_rows = 1000;
+    s->init_stddev = 0.01f;
+    if (options_parse("train", argc, argv, specs, OPTION_COUNT) != 0
+        || parse_required(specs, s) != 0
+        || parse_method(specs, &s->config) != 0
+        || parse_optimizer(specs, &s->config) != 0
+        || parse_data_options(specs, s) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    s->json = specs[OPTION_JSON].given;
+    s->threads_given = specs[OPTION_THREADS].given;
+    return 0;
+}
+
+/*
+ * Checks before training that the model can be saved at the end: the
+ * directory of path must be writable, because ebm_rbm_save writes a
+ * temporary file there, and path must not be a directory.
+ */
+static int check_output_path(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t length = slash == NULL ? 1 : (size_t)(slash - path);
+    char *directory = malloc(length + 2);
+    struct stat info;
+    int result = CLI_EXIT_OK;
+
+    if (directory == NULL) {
+        fprintf(stderr, "ebm train: out of memory\n");
+        return CLI_EXIT_FAILURE;
+    }
+    if (slash == NULL) {
+        strcpy(directory, ".");
+    } else {
+        /* "/model.npz" is in "/", "out/model.npz" in "out". */
+        length = length == 0 ? 1 : length;
+        memcpy(directory, path, length);
+        directory[length] = '\0';
+    }
+    if (access(directory, W_OK | X_OK) != 0) {
+        fprintf(stderr, "ebm train: cannot write model '%s': directory "
+                "'%s': %s\n", path, directory, strerror(errno));
+        result = CLI_EXIT_FAILURE;
+    } else if (stat(path, &info) == 0 && S_ISDIR(info.st_mode)) {
+        fprintf(stderr, "ebm train: cannot write model '%s': it is a "
+                "directory\n", path);
+        result = CLI_EXIT_FAILURE;
+    }
+    free(directory);
+    return result;
+}
+
+/* Loads the file, keeps the first --rows rows and binarizes them. */
+static int load_data(const train_settings *s, ebm_data *data)
+{
+    ebm_status status = ebm_data_load_idx(s->data_path, data);
+
+    if (status != EBM_OK) {
+        cli_print_library_error("train", status, "cannot read '%s'",
+                                s->data_path);
+        return CLI_EXIT_FAILURE;
+    }
+    if (s->max_rows > data->rows) {
+        fprintf(stderr, "ebm train: --rows %zu exceeds the %zu rows of "
+                "'%s'\n", s->max_rows, data->rows, s->data_path);
+        return CLI_EXIT_USAGE;
+    }
+    if (s->max_rows > 0) {
+        /* ebm_data_free releases all the values whatever the row count. */
+        data->rows = s->max_rows;
+    }
+    if (s->binarize == BINARIZE_NONE) {
+        return CLI_EXIT_OK;
+    }
+    status = ebm_data_binarize(data, s->binarize == BINARIZE_STOCHASTIC
+                                         ? EBM_BINARIZE_STOCHASTIC
+                                         : EBM_BINARIZE_THRESHOLD,
+                               s->config.seed);
+    if (status != EBM_OK) {
+        cli_print_library_error("train", status, "cannot binarize '%s'",
+                                s->data_path);
+        return CLI_EXIT_FAILURE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/*
+ * Returns ceil(fraction * rows). A product within a relative 1e-12 of an
+ * integer counts as that integer, so that the decimal fraction the user
+ * typed decides: 0.7 * 100 is 70.00000000000001 in double, but means 70.
+ */
+static size_t count_validation_rows(double fraction, size_t rows)
+{
+    double product = fraction * (double)rows;
+    double nearest = round(product);
+
+    if (fabs(product - nearest) <= 1e-12 * product) {
+        return (size_t)nearest;
+    }
+    return (size_t)ceil(product);
+}
+
+/* Splits the rows into training rows and the last rows for validation. */
+static int split_rows(training_run *run, const ebm_data *data)
+{
+    const train_settings *s = run->settings;
+    size_t n_valid = count_validation_rows(s->valid_fraction, data->rows);
+
+    if (n_valid >= data->rows) {
+        fprintf(stderr, "ebm train: --valid-fraction %g leaves no training "
+                "rows out of %zu; lower it or use more rows\n",
+                s->valid_fraction, data->rows);
+        return CLI_EXIT_USAGE;
+    }
+    run->cols = data->cols;
+    run->n_train = data->rows - n_valid;
+    run->train = data->values;
+    run->n_valid = n_valid;
+    run->valid = n_valid > 0 ? data->values + run->n_train * data->cols
+                             : NULL;
+    return CLI_EXIT_OK;
+}
+
+static int create_model(training_run *run)
+{
+    const train_settings *s = run->settings;
+    ebm_status status = ebm_rbm_create(run->cols, s->hidden, &run->rbm);
+
+    if (status != EBM_OK) {
+        cli_print_library_error("train", status, "cannot create a model "
+                                "with %zu visible and %zu hidden units",
+                                run->cols, s->hidden);
+        return CLI_EXIT_FAILURE;
+    }
+    status = ebm_rbm_initialize(run->rbm, run->train, run->n_train,
+                                s->init_stddev, s->config.seed);
+    if (status != EBM_OK) {
+        cli_print_library_error("train", status,
+                                "cannot initialize the model");
+        return CLI_EXIT_FAILURE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Creates the trainer before training starts, so that settings it
+ * rejects, such as too many chains, fail before the first progress line.
+ * A batch larger than the training set becomes one batch of all rows. */
+static int create_trainer(training_run *run)
+{
+    ebm_status status = EBM_OK;
+
+    run->config = run->settings->config;
+    if (run->config.batch_size > run->n_train) {
+        run->config.batch_size = run->n_train;
+    }
+    status = ebm_rbm_trainer_create(run->rbm, &run->config, &run->trainer);
+    if (status != EBM_OK) {
+        cli_print_library_error("train", status,
+                                "cannot create the trainer");
+        return CLI_EXIT_FAILURE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Returns the file for messages other than the progress lines. */
+static FILE *message_stream(const train_settings *s)
+{
+    return s->json ? stderr : stdout;
+}
+
+/* Prints the settings of the run on one line, with the batch size and
+ * chains that the trainer uses. */
+static void print_settings(const training_run *run)
+{
+    const train_settings *s = run->settings;
+    const ebm_train_config *c = &run->config;
+    FILE *out = message_stream(s);
+    size_t batch = c->batch_size;
+
+    fprintf(out, "settings: data='%s' rows=%zu train_rows=%zu "
+            "valid_rows=%zu visible=%zu hidden=%zu binarize=%s "
+            "method=%s-%u", s->data_path, run->n_train + run->n_valid,
+            run->n_train, run->n_valid, run->cols, s->hidden,
+            BINARIZE_NAMES[s->binarize],
+            c->method == EBM_PCD ? "PCD" : "CD", c->gibbs_steps);
+    if (c->method == EBM_PCD) {
+        fprintf(out, " chains=%zu", c->chains > 0 ? c->chains : batch);
+    }
+    fprintf(out, " batch=%zu lr=%g momentum=%g weight_decay=%g "
+            "init_stddev=%g epochs=%u monitor_rows=%zu seed=%" PRIu64
+            " threads=%d out='%s'\n", batch, (double)c->learning_rate,
+            (double)c->momentum, (double)c->weight_decay,
+            (double)s->init_stddev, s->epochs, run->monitor.n_train,
+            c->seed, ebm_get_threads(), s->out_path);
+    fflush(out);
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec)
+           + 1e-9 * (double)(now.tv_nsec - start->tv_nsec);
+}
+
+/* Measures the model and prints one progress line. Returns false after
+ * printing the error if a measure fails. */
+static bool print_progress(training_run *run, const ebm_rbm *rbm,
+                           unsigned epoch, double samples_per_sec)
+{
+    epoch_metrics metrics;
+
+    if (!monitor_measure(&run->monitor, rbm, &metrics)) {
+        return false;
+    }
+    metrics.epoch = epoch;
+    metrics.samples_per_sec = samples_per_sec;
+    metrics.seconds = seconds_since(&run->start);
+    monitor_print_metrics(stdout, &metrics, run->settings->json);
+    run->last_epoch = epoch;
+    return true;
+}
+
+static int on_epoch(const ebm_rbm *rbm, const ebm_epoch_report *report,
+                    void *user_data)
+{
+    double samples_per_sec = NAN;
+
+    if (report->seconds > 0.0) {
+        samples_per_sec = (double)report->rows / report->seconds;
+    }
+    return print_progress(user_data, rbm, report->epoch, samples_per_sec)
+               ? 0
+               : 1;
+}
+
+static int report_fit_failure(const training_run *run, ebm_status status)
+{
+    if (status == EBM_STOPPED) {
+        /* on_epoch has printed why it stopped training. */
+        return CLI_EXIT_FAILURE;
+    }
+    if (status == EBM_ERR_DIVERGED) {
+        cli_print_library_error("train", status,
+                                "training diverged in epoch %u, so the "
+                                "model was not saved (try a --lr below %g)",
+                                run->last_epoch + 1,
+                                (double)run->config.learning_rate);
+        return CLI_EXIT_FAILURE;
+    }
+    cli_print_library_error("train", status, "training failed, so the "
+                            "model was not saved");
+    return CLI_EXIT_FAILURE;
+}
+
+static int fit_and_save(training_run *run)
+{
+    const train_settings *s = run->settings;
+    FILE *out = message_stream(s);
+    ebm_status status = EBM_OK;
+
+    clock_gettime(CLOCK_MONOTONIC, &run->start);
+    if (!s->json) {
+        monitor_print_header(stdout);
+    }
+    if (!print_progress(run, run->rbm, 0, NAN)) {
+        return CLI_EXIT_FAILURE;
+    }
+    status = ebm_rbm_trainer_fit(run->trainer, run->rbm, run->train,
+                                 run->n_train, s->epochs, on_epoch, run);
+    if (status != EBM_OK) {
+        return report_fit_failure(run, status);
+    }
+    status = ebm_rbm_save(run->rbm, s->out_path);
+    if (status != EBM_OK) {
+        cli_print_library_error("train", status, "cannot write model '%s'",
+                                s->out_path);
+        return CLI_EXIT_FAILURE;
+    }
+    fprintf(out, "saved model to '%s'\n", s->out_path);
+    if (!s->json) {
+        printf("numpy.load('%s') opens it: arrays W (%zu x %zu), "
+               "visible_bias and hidden_bias\n", s->out_path, run->cols,
+               s->hidden);
+    }
+    return CLI_EXIT_OK;
+}
+
+static int train_on_data(const train_settings *s, const ebm_data *data)
+{
+    training_run run = { .settings = s };
+    int result = split_rows(&run, data);
+
+    if (result == CLI_EXIT_OK) {
+        result = create_model(&run);
+    }
+    if (result == CLI_EXIT_OK) {
+        result = create_trainer(&run);
+    }
+    if (result == CLI_EXIT_OK
+        && !monitor_init(&run.monitor, run.train, run.n_train, run.valid,
+                         run.n_valid, run.cols, s->monitor_rows,
+                         s->binarize != BINARIZE_NONE)) {
+        result = CLI_EXIT_FAILURE;
+    }
+    if (result == CLI_EXIT_OK) {
+        print_settings(&run);
+        result = fit_and_save(&run);
+    }
+    monitor_free(&run.monitor);
+    ebm_rbm_trainer_destroy(run.trainer);
+    ebm_rbm_destroy(run.rbm);
+    return result;
+}
+
+static int apply_threads(const train_settings *s)
+{
+    ebm_status status = EBM_OK;
+
+    if (!s->threads_given) {
+        return CLI_EXIT_OK;
+    }
+    status = ebm_set_threads((int)s->threads);
+    if (status != EBM_OK) {
+        cli_print_library_error("train", status, "cannot use --threads %zu",
+                                s->threads);
+        return CLI_EXIT_FAILURE;
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_train(int argc, char **argv)
+{
+    train_settings settings;
+    ebm_data data = { 0, 0, NULL };
+    int result = CLI_EXIT_OK;
+
+    if (options_help_requested(argc, argv)) {
+        print_help();
+        return CLI_EXIT_OK;
+    }
+    result = parse_settings(argc, argv, &settings);
+    if (result == CLI_EXIT_OK) {
+        result = check_output_path(settings.out_path);
+    }
+    if (result == CLI_EXIT_OK) {
+        result = apply_threads(&settings);
+    }
+    if (result == CLI_EXIT_OK) {
+        result = load_data(&settings, &data);
+    }
+    if (result == CLI_EXIT_OK) {
+        result = train_on_data(&settings, &data);
+    }
+    ebm_data_free(&data);
+    return result;
+}
