@@ -131,7 +131,7 @@ EBM_API const char *ebm_last_error(void);
  * processors.
  *
  * libebm runs its own threads and calls OpenBLAS single-threaded from each
- * of them, in work pieces whose shapes depend on the matrix sizes only; this
+ * of them, in work pieces whose shapes depend on the matrix sizes only. That
  * is what makes results independent of n. To do so the first libebm call
  * that multiplies matrices calls openblas_set_num_threads(1), which also
  * affects other users of OpenBLAS in the same process.
@@ -244,8 +244,9 @@ typedef enum ebm_binarize_mode {
 /*
  * Replaces every value by 0 or 1 in place. seed is used by
  * EBM_BINARIZE_STOCHASTIC only.
- * Errors: EBM_ERR_NULL, EBM_ERR_ARGUMENT (unknown mode), EBM_ERR_NONFINITE,
- * EBM_ERR_DOMAIN (a value outside [0, 1]); data is unchanged on error.
+ * Errors: EBM_ERR_NULL, EBM_ERR_ARGUMENT (unknown mode), EBM_ERR_OVERFLOW
+ * (rows * cols overflows), EBM_ERR_NONFINITE, EBM_ERR_DOMAIN (a value
+ * outside [0, 1]); data is unchanged on error.
  */
 EBM_API ebm_status ebm_data_binarize(ebm_data *data, ebm_binarize_mode mode,
                                      uint64_t seed);
@@ -311,9 +312,9 @@ EBM_API ebm_status ebm_rbm_set_hidden_bias(ebm_rbm *rbm, const float *bias);
  *   prob[r, k] = P(h_k = 1 | v = visible[r]) = sigmoid((b_k + v.W[:, k]) / T)
  *   prob[r, i] = P(v_i = 1 | h = hidden[r])  = sigmoid((a_i + W[i, :].h) / T)
  *
- * prob (rows x K, or rows x D) is required. If sample is not NULL it
- * receives Bernoulli samples of prob (0 or 1), drawn from the next stream of
- * rng as described at ebm_rng; rng may be NULL when sample is NULL. The
+ * prob (rows x K, or rows x D) is required. If sample is not NULL, it
+ * receives Bernoulli samples of prob (0 or 1) drawn from the next stream of
+ * rng, as described at ebm_rng. rng may be NULL when sample is NULL. The
  * input may hold probabilities (any value in [0, 1]), not only 0 and 1.
  *
  * Errors: EBM_ERR_NULL, EBM_ERR_SIZE (rows = 0), EBM_ERR_OVERFLOW,
@@ -409,9 +410,12 @@ typedef struct ebm_rbm_trainer ebm_rbm_trainer;
  * Creates a trainer for models of rbm's shape. Every buffer that training
  * needs is allocated here, once; no call below allocates memory except
  * ebm_rbm_trainer_fit (one array of `rows` indices per call). The memory is
- * about 4 * (2 D K + (D + 3 K) max(B, C) + B D + 2 C (D + K) + 3 (D + K))
- * bytes for batch size B and C chains (C = 0 for CD); ebm_rbm_trainer_memory
- * returns the exact figure.
+ * 4 * (2 (D K + D + K) + B (D + K) + N (D + 2 K) + 2 C K) bytes, plus
+ * under 1 KiB and one byte per 16,384 parameters, for batch size B, C
+ * chains (C = 0 for CD) and N = max(B, C):
+ * gradient and velocity, the batch and its hidden probabilities, the
+ * chain's visible and hidden states, and the persistent chains twice.
+ * ebm_rbm_trainer_memory returns the exact figure.
  *
  * Errors: EBM_ERR_NULL, EBM_ERR_SIZE (batch_size = 0), EBM_ERR_ARGUMENT
  * (method unknown, gibbs_steps = 0, learning rate not finite and > 0,
@@ -445,7 +449,7 @@ EBM_API ebm_status ebm_rbm_trainer_reset(ebm_rbm_trainer *trainer);
  *   grad_a = mean of the rows of X - mean of the rows of V
  *   grad_b = mean of P(H|X) - mean of P(H|V)
  *
- * where V holds the negative-phase visible samples: for CD-k, k Gibbs
+ * where V contains the negative-phase visible samples: for CD-k, k Gibbs
  * steps started from the batch (m = rows); for PCD-k, the `chains`
  * persistent chains advanced by k steps (m = chains). Hidden units enter
  * the statistics as probabilities, visible units of V as samples.
@@ -505,8 +509,8 @@ typedef int (*ebm_epoch_callback)(const ebm_rbm *rbm,
 /*
  * Trains for `epochs` passes over data (rows x D). Each epoch visits the
  * rows in a new random order (a Fisher-Yates shuffle drawn from the
- * trainer's stream) in batches of batch_size rows; the last batch holds the
- * remainder and its gradient is divided by its own size. callback may be
+ * trainer's stream) in batches of batch_size rows. The last batch contains
+ * the remaining rows, and its gradient is divided by its own size. callback may be
  * NULL. The data are validated once, before the first update.
  *
  * If an update fails with EBM_ERR_DIVERGED, fit returns it at once; the
@@ -545,17 +549,19 @@ EBM_API ebm_status ebm_rbm_fit(ebm_rbm *rbm, const ebm_train_config *config,
  *   hidden_bias     float32 (K,)
  *
  * The file is written to a temporary file in the same directory, flushed
- * with fsync and renamed over path, so path holds either the old or the
+ * with fsync and renamed over path, so path contains either the old or the
  * complete new file. See docs/file-formats.md.
- * Errors: EBM_ERR_NULL, EBM_ERR_IO.
+ * Errors: EBM_ERR_NULL, EBM_ERR_IO, EBM_ERR_LIMIT (W of 4 GiB or more, which
+ * would need zip64 records that this writer does not produce), EBM_ERR_NOMEM.
  */
 EBM_API ebm_status ebm_rbm_save(const ebm_rbm *rbm, const char *path);
 
 /*
  * Reads a model written by ebm_rbm_save, or by numpy.savez or
- * numpy.savez_compressed with the arrays W, visible_bias and hidden_bias
- * (float32 or float64, either byte order, C or Fortran order; float64 values
- * must be finite in float32). format_version may be absent (read as 1).
+ * numpy.savez_compressed with the arrays W, visible_bias and hidden_bias.
+ * The arrays may be float32 or float64, in either byte order and in C or
+ * Fortran order; float64 values must be finite in float32.
+ * format_version may be absent (read as 1).
  * Other arrays in the archive are ignored.
  *
  * The file is validated completely: zip structure, CRC-32 of every array

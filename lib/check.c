@@ -4,11 +4,11 @@
 
 #include "core.h"
 
-ebm_status ebm_mul_size(size_t a, size_t b, size_t *product, const char *what)
+ebm_status ebm_mul_size(size_t a, size_t b, size_t *product, const char *name)
 {
     if (a != 0 && b > SIZE_MAX / a)
         return ebm_fail(EBM_ERR_OVERFLOW, "%s: %zu x %zu overflows size_t",
-                        what, a, b);
+                        name, a, b);
     *product = a * b;
     return EBM_OK;
 }

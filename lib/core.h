@@ -26,9 +26,9 @@
 ebm_status ebm_fail(ebm_status status, const char *format, ...)
     EBM_PRINTF(2, 3);
 
-/* Stores a * b in *product, or fails with EBM_ERR_OVERFLOW naming `what`. */
+/* Stores a * b in *product, or fails with EBM_ERR_OVERFLOW naming `name`. */
 ebm_status ebm_mul_size(size_t a, size_t b, size_t *product,
-                        const char *what);
+                        const char *name);
 
 /* Fails with EBM_ERR_NULL naming the argument if pointer is NULL. */
 ebm_status ebm_check_pointer(const void *pointer, const char *name);

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(const char *what, ebm_status status)
+static int fail(const char *call, ebm_status status)
 {
-    fprintf(stderr, "install_app: %s failed: %s: %s\n", what,
+    fprintf(stderr, "install_app: %s failed: %s: %s\n", call,
             ebm_status_name(status), ebm_last_error());
     return 1;
 }

@@ -1,7 +1,7 @@
 /*
  * File input and output: IDX data sets, binarization, and model files
  * (.npz) written by libebm or by NumPy. Temporary files live in a fresh
- * mkdtemp directory per test, removed by the teardown.
+ * mkdtemp directory per test, removed by the fixtures.
  */
 #include <check.h>
 #include <dirent.h>
@@ -30,7 +30,8 @@
 #define FIXTURE_D 5
 #define FIXTURE_K 3
 
-static char temp_dir[PATH_SIZE];
+static char case_dir[PATH_SIZE]; /* one per test case, see make_case_dir */
+static char temp_dir[PATH_SIZE]; /* one per test, inside case_dir */
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
@@ -44,35 +45,62 @@ static void join_path(char *path, const char *dir, const char *name)
     ck_assert(length > 0 && length < PATH_SIZE);
 }
 
-static void make_temp_dir(void)
+/* Removes path, and everything in it if it is a directory. */
+static void remove_tree(const char *path)
+{
+    struct stat info;
+    struct dirent *entry;
+    char child[PATH_SIZE];
+    DIR *dir;
+
+    if (lstat(path, &info) != 0)
+        return;
+    if (!S_ISDIR(info.st_mode)) {
+        unlink(path);
+        return;
+    }
+    dir = opendir(path);
+    if (dir != NULL) {
+        while ((entry = readdir(dir)) != NULL) {
+            if (strcmp(entry->d_name, ".") == 0 ||
+                strcmp(entry->d_name, "..") == 0)
+                continue;
+            join_path(child, path, entry->d_name);
+            remove_tree(child);
+        }
+        closedir(dir);
+    }
+    rmdir(path);
+}
+
+/* Each test case (TCase) gets a directory, made and removed by Check's
+ * parent process. A test that fails ends its forked process with _exit,
+ * skipping its own teardown, so the parent's teardown removes what it
+ * left behind. */
+static void make_case_dir(void)
 {
     const char *base = getenv("TMPDIR");
+    int length = snprintf(case_dir, sizeof(case_dir), "%s/ebm-test-io-XXXXXX",
+                          base != NULL && base[0] != '\0' ? base : "/tmp");
 
-    snprintf(temp_dir, sizeof(temp_dir), "%s/ebm-test-io-XXXXXX",
-             base != NULL && base[0] != '\0' ? base : "/tmp");
+    ck_assert(length > 0 && length < PATH_SIZE);
+    ck_assert_ptr_nonnull(mkdtemp(case_dir));
+}
+
+static void remove_case_dir(void)
+{
+    remove_tree(case_dir);
+}
+
+static void make_temp_dir(void)
+{
+    join_path(temp_dir, case_dir, "test-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(temp_dir));
 }
 
-/* Removes the files in temp_dir (tests create no subdirectories except
- * where they remove them) and then the directory. */
 static void remove_temp_dir(void)
 {
-    DIR *dir = opendir(temp_dir);
-    struct dirent *entry;
-    char path[PATH_SIZE];
-
-    if (dir == NULL)
-        return;
-    while ((entry = readdir(dir)) != NULL) {
-        if (strcmp(entry->d_name, ".") == 0 ||
-            strcmp(entry->d_name, "..") == 0)
-            continue;
-        join_path(path, temp_dir, entry->d_name);
-        if (unlink(path) != 0)
-            rmdir(path);
-    }
-    closedir(dir);
-    rmdir(temp_dir);
+    remove_tree(temp_dir);
 }
 
 /* Number of entries in temp_dir other than . and .. */
@@ -259,11 +287,11 @@ static rlim_t limit_address_space(size_t extra)
             fclose(statm);
         }
         if (pages > 0) {
-            rlim_t wanted = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) +
+            rlim_t capped = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) +
                             (rlim_t)extra;
 
-            if (limit.rlim_max == RLIM_INFINITY || wanted < limit.rlim_max)
-                limit.rlim_cur = wanted;
+            if (limit.rlim_max == RLIM_INFINITY || capped < limit.rlim_max)
+                limit.rlim_cur = capped;
             ck_assert_int_eq(setrlimit(RLIMIT_AS, &limit), 0);
         }
         return previous;
@@ -1327,6 +1355,7 @@ static TCase *temp_case(const char *name)
 {
     TCase *tc = tcase_create(name);
 
+    tcase_add_unchecked_fixture(tc, make_case_dir, remove_case_dir);
     tcase_add_checked_fixture(tc, make_temp_dir, remove_temp_dir);
     return tc;
 }

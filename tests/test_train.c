@@ -1639,6 +1639,48 @@ START_TEST(divergence_then_normal_step)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* Memory                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* ebm_rbm_trainer_memory agrees with the formula stated in ebm.h: 4 bytes
+ * per float of 2 (DK + D + K) + B (D + K) + N (D + 2K) + 2 C K, plus under
+ * 1 KiB and one byte per 16,384 parameters. */
+START_TEST(trainer_memory_matches_formula)
+{
+    const size_t shapes[][4] = {
+        /* D, K, B, C (0 for CD) */
+        {784, 500, 100, 0},
+        {784, 500, 100, 100},
+        {784, 500, 20, 300},
+        {3, 2, 1, 0},
+    };
+
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        size_t d = shapes[i][0], k = shapes[i][1];
+        size_t b = shapes[i][2], c = shapes[i][3];
+        size_t n = b > c ? b : c;
+        size_t params = d * k + d + k;
+        size_t floats = 2 * params + b * (d + k) + n * (d + 2 * k) +
+                        2 * c * k;
+        size_t bytes = 0;
+        ebm_rbm *rbm = NULL;
+        ebm_train_config config;
+
+        ck_assert_int_eq(ebm_rbm_create(d, k, &rbm), EBM_OK);
+        ck_assert_int_eq(ebm_train_config_init(&config), EBM_OK);
+        config.batch_size = b;
+        config.method = c > 0 ? EBM_PCD : EBM_CD;
+        config.chains = c;
+        ck_assert_int_eq(ebm_rbm_trainer_memory(rbm, &config, &bytes),
+                         EBM_OK);
+        ck_assert_uint_ge(bytes, 4 * floats);
+        ck_assert_uint_le(bytes, 4 * floats + 1024 + params / 16384 + 1);
+        ebm_rbm_destroy(rbm);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 
 static void add_case(Suite *suite, const char *name, const TTest *test)
 {
@@ -1681,6 +1723,8 @@ int main(void)
              divergence_keeps_parameters);
     add_case(suite, "divergence_then_normal_step",
              divergence_then_normal_step);
+    add_case(suite, "trainer_memory_matches_formula",
+             trainer_memory_matches_formula);
 
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_VERBOSE);
