@@ -174,11 +174,15 @@ EBM_API float ebm_softplus(float x);
  * rows x n_cols output, so two calls in a row differ, and the result never
  * depends on how the rows were divided among threads.
  *
- * The uniform for (seed, stream, index) is built from word (index mod 4) of
- * the Philox block with counter {lo(index / 4), hi(index / 4), lo(stream),
- * hi(stream)} and key {lo(seed), hi(seed)}: u = ((word >> 8) + 0.5) * 2^-24,
- * which lies strictly inside (0, 1). A Bernoulli sample with probability p
- * is 1 exactly when u < p.
+ * The uniform for (seed, stream, index) is built from one 32-bit word of
+ * the Philox block with key {lo(seed), hi(seed)} and counter {lo(block),
+ * hi(block), lo(stream), hi(stream)}, where
+ *
+ *   block = 16 * (index / 64) + index mod 16,   word = (index mod 64) / 16
+ *
+ * (so 16 consecutive indices use one word of 16 consecutive blocks, which
+ * vectorises), as u = ((word >> 8) + 0.5) * 2^-24, strictly inside (0, 1).
+ * A Bernoulli sample with probability p is 1 exactly when u < p.
  */
 typedef struct ebm_rng {
     uint64_t seed;   /* Philox key */
@@ -410,11 +414,11 @@ typedef struct ebm_rbm_trainer ebm_rbm_trainer;
  * Creates a trainer for models of rbm's shape. Every buffer that training
  * needs is allocated here, once; no call below allocates memory except
  * ebm_rbm_trainer_fit (one array of `rows` indices per call). The memory is
- * 4 * (2 (D K + D + K) + B (D + K) + N (D + 2 K) + 2 C K) bytes, plus
- * under 1 KiB and one byte per 16,384 parameters, for batch size B, C
- * chains (C = 0 for CD) and N = max(B, C):
- * gradient and velocity, the batch and its hidden probabilities, the
- * chain's visible and hidden states, and the persistent chains twice.
+ * 4 * (2 (D + 1)(K + 1) + (B + N)(D + K + 2) + N K + 2 C K) bytes, plus
+ * under 1 KiB and 9 bytes per 16,384 parameters, for batch size B, C
+ * chains (C = 0 for CD) and N = max(B, C): gradient and velocity, the
+ * batch and negative-phase rows stacked for one gradient sgemm, the
+ * chain's hidden states, and the persistent chains twice.
  * ebm_rbm_trainer_memory returns the exact figure.
  *
  * Errors: EBM_ERR_NULL, EBM_ERR_SIZE (batch_size = 0), EBM_ERR_ARGUMENT

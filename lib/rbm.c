@@ -95,6 +95,7 @@ ebm_status ebm_rbm_clone(const ebm_rbm *rbm, ebm_rbm **out)
         return status;
     memcpy(copy->params, rbm->params,
            ebm_rbm_param_count(rbm) * sizeof(float));
+    copy->max_abs = rbm->max_abs;
     *out = copy;
     return EBM_OK;
 }
@@ -128,6 +129,19 @@ const float *ebm_rbm_hidden_bias(const ebm_rbm *rbm)
     return rbm != NULL ? rbm->hidden_bias : NULL;
 }
 
+void ebm_rbm_refresh_max_abs(ebm_rbm *rbm)
+{
+    size_t count = ebm_rbm_param_count(rbm);
+    float max = 0.0f;
+
+    for (size_t i = 0; i < count; i++) {
+        float magnitude = fabsf(rbm->params[i]);
+
+        max = magnitude > max ? magnitude : max;
+    }
+    rbm->max_abs = max;
+}
+
 /* Copies rows x cols finite values from source into target. */
 static ebm_status set_array(ebm_rbm *rbm, float *(*target)(ebm_rbm *),
                             const float *source, size_t rows, size_t cols,
@@ -142,6 +156,7 @@ static ebm_status set_array(ebm_rbm *rbm, float *(*target)(ebm_rbm *),
     if (status != EBM_OK)
         return status;
     memcpy(target(rbm), source, rows * cols * sizeof(float));
+    ebm_rbm_refresh_max_abs(rbm);
     return EBM_OK;
 }
 
@@ -262,5 +277,6 @@ ebm_status ebm_rbm_initialize(ebm_rbm *rbm, const float *data, size_t rows,
     set_gaussian_weights(rbm, weight_stddev, seed);
     set_visible_bias_from_data(rbm, data, rows);
     memset(rbm->hidden_bias, 0, rbm->n_hidden * sizeof(float));
+    ebm_rbm_refresh_max_abs(rbm);
     return EBM_OK;
 }

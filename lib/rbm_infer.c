@@ -12,12 +12,23 @@
 /* Fused layer: sgemm, then bias, sigmoid and sampling on each piece        */
 /* ------------------------------------------------------------------------ */
 
+/* row = sigmoid((row + bias) / T), dividing by T as a multiplication by
+ * 1 / T, which is exact for T = 1 and for powers of two. */
 EBM_KERNEL
 static void sigmoid_row(float *row, const float *bias, size_t count,
                         float temperature)
 {
+    float inverse = 1.0f / temperature;
+
     for (size_t c = 0; c < count; c++)
-        row[c] = ebm_vsigmoid((row[c] + bias[c]) / temperature);
+        row[c] = ebm_vsigmoid((row[c] + bias[c]) * inverse);
+}
+
+EBM_KERNEL
+static void scale_row(float *row, size_t count, float scale)
+{
+    for (size_t c = 0; c < count; c++)
+        row[c] *= scale;
 }
 
 static void layer_block(void *context, size_t row_begin, size_t row_end,
@@ -31,7 +42,7 @@ static void layer_block(void *context, size_t row_begin, size_t row_end,
     size_t width = col_end - col_begin;
 
     for (size_t r = row_begin; r < row_end; r++) {
-        float *prob = args->prob + r * n_out + col_begin;
+        float *prob = args->prob + r * args->prob_stride + col_begin;
 
         sigmoid_row(prob, bias + col_begin, width, args->temperature);
         if (args->sample != NULL) {
@@ -39,8 +50,11 @@ static void layer_block(void *context, size_t row_begin, size_t row_end,
                              col_begin;
 
             ebm_rng_bernoulli(args->seed, args->stream, first, width, prob,
-                              args->sample + r * n_out + col_begin);
+                              args->sample + r * args->sample_stride +
+                                  col_begin);
         }
+        if (args->prob_scale != 1.0f)
+            scale_row(prob, width, args->prob_scale);
     }
 }
 
@@ -50,13 +64,34 @@ void ebm_rbm_layer(const struct ebm_layer_args *args)
     size_t d = rbm->n_visible, k = rbm->n_hidden;
 
     if (args->to_visible)
-        ebm_gemm(false, true, args->rows, d, k, 1.0f, args->input, k,
-                 rbm->weights, k, 0.0f, args->prob, d, layer_block,
-                 (void *)args);
+        ebm_gemm(false, true, args->rows, d, k, 1.0f, args->input,
+                 args->input_stride, rbm->weights, k, 0.0f, args->prob,
+                 args->prob_stride, layer_block, (void *)args);
     else
-        ebm_gemm(false, false, args->rows, k, d, 1.0f, args->input, d,
-                 rbm->weights, k, 0.0f, args->prob, k, layer_block,
-                 (void *)args);
+        ebm_gemm(false, false, args->rows, k, d, 1.0f, args->input,
+                 args->input_stride, rbm->weights, k, 0.0f, args->prob,
+                 args->prob_stride, layer_block, (void *)args);
+}
+
+struct ebm_layer_args ebm_layer_packed(const ebm_rbm *rbm, bool to_visible,
+                                       const float *input, size_t rows,
+                                       float *prob)
+{
+    size_t n_in = to_visible ? rbm->n_hidden : rbm->n_visible;
+    size_t n_out = to_visible ? rbm->n_visible : rbm->n_hidden;
+
+    return (struct ebm_layer_args){
+        .rbm = rbm,
+        .to_visible = to_visible,
+        .input = input,
+        .input_stride = n_in,
+        .rows = rows,
+        .temperature = 1.0f,
+        .prob = prob,
+        .prob_stride = n_out,
+        .prob_scale = 1.0f,
+        .sample_stride = n_out,
+    };
 }
 
 /* ------------------------------------------------------------------------ */
@@ -89,13 +124,10 @@ static ebm_status conditional(const ebm_rbm *rbm, bool to_visible,
     if (status != EBM_OK)
         return status;
 
-    args = (struct ebm_layer_args){
-        .rbm = rbm,
-        .to_visible = to_visible,
-        .temperature = temperature,
-        .seed = sample != NULL ? rng->seed : 0,
-        .stream = sample != NULL ? rng->stream : 0,
-    };
+    args = ebm_layer_packed(rbm, to_visible, input, rows, prob);
+    args.temperature = temperature;
+    args.seed = sample != NULL ? rng->seed : 0;
+    args.stream = sample != NULL ? rng->stream : 0;
     for (size_t begin = 0; begin < rows; begin += EBM_ROW_CHUNK) {
         args.first_row = begin;
         args.rows = ebm_min_size(EBM_ROW_CHUNK, rows - begin);
@@ -282,18 +314,11 @@ ebm_status ebm_rbm_reconstruction_error(const ebm_rbm *rbm,
 
     for (size_t begin = 0; begin < rows; begin += EBM_ROW_CHUNK) {
         size_t n = ebm_min_size(EBM_ROW_CHUNK, rows - begin);
-        struct ebm_layer_args up = {
-            .rbm = rbm,
-            .input = visible + begin * d,
-            .rows = n,
-            .temperature = 1.0f,
-            .prob = hidden,
-        };
-        struct ebm_layer_args down = up;
+        struct ebm_layer_args up =
+            ebm_layer_packed(rbm, false, visible + begin * d, n, hidden);
+        struct ebm_layer_args down =
+            ebm_layer_packed(rbm, true, hidden, n, recon);
 
-        down.to_visible = true;
-        down.input = hidden;
-        down.prob = recon;
         ebm_rbm_layer(&up);
         ebm_rbm_layer(&down);
         for (size_t i = 0; i < n * d; i++) {

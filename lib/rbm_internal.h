@@ -15,7 +15,14 @@ struct ebm_rbm {
     float *weights;
     float *visible_bias;
     float *hidden_bias;
+    /* An upper bound of |parameter| over W, a and b, kept by every function
+     * that writes parameters. Training uses it to prove that an update
+     * cannot overflow before it writes anything. */
+    float max_abs;
 };
+
+/* Recomputes rbm->max_abs from the parameters. */
+void ebm_rbm_refresh_max_abs(ebm_rbm *rbm);
 
 /* Number of floats in W, a and b together. */
 static inline size_t ebm_rbm_param_count(const ebm_rbm *rbm)
@@ -34,25 +41,39 @@ void ebm_free_floats(float *p);
 /*
  * One layer of conditionals for `rows` input rows, fused into the sgemm:
  *
- *   prob = sigmoid((input W + bias) / T)     (to_visible = false, W is D x K)
- *   prob = sigmoid((input W' + bias) / T)    (to_visible = true)
+ *   p = sigmoid((input W + bias) / T)     (to_visible = false, W is D x K)
+ *   p = sigmoid((input W' + bias) / T)    (to_visible = true)
  *
- * and, if sample is not NULL, sample = (u < prob) with u the uniform of
- * (seed, stream, (first_row + r) * n_out + c). sample may equal prob, in
- * which case prob is overwritten by the samples.
+ * Row r of the input starts at input + r * input_stride, and likewise for
+ * prob and sample, so that the trainer can work in wider stacked matrices.
+ * If sample is not NULL, sample = (u < p) with u the uniform of (seed,
+ * stream, (first_row + r) * n_out + c). Then prob = prob_scale * p; the
+ * trainer stores the probabilities already divided by the batch size.
+ * sample may equal prob only when prob_scale is 1, and then prob ends up
+ * holding the samples.
  */
 struct ebm_layer_args {
     const ebm_rbm *rbm;
     bool to_visible;
     const float *input;
+    size_t input_stride;
     size_t rows;
     float temperature;
     float *prob;
+    size_t prob_stride;
+    float prob_scale;
     float *sample;
+    size_t sample_stride;
     uint64_t seed;
     uint64_t stream;
     size_t first_row;
 };
+
+/* Arguments for a layer whose matrices are packed (strides equal to the
+ * widths), at temperature 1, without sampling. */
+struct ebm_layer_args ebm_layer_packed(const ebm_rbm *rbm, bool to_visible,
+                                       const float *input, size_t rows,
+                                       float *prob);
 
 void ebm_rbm_layer(const struct ebm_layer_args *args);
 

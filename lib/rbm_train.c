@@ -1,53 +1,28 @@
 /*
- * CD-k and PCD-k training with SGD, momentum and weight decay.
+ * CD-k and PCD-k training: sampling, the gradient and the public calls.
+ * The update itself is in rbm_update.c.
  *
  * An update is computed entirely in the trainer's buffers and committed at
  * the end, so that a failure leaves the model, the velocities, the chains
- * and the random stream untouched: the new velocities are written over the
- * gradient buffer, checked, added to the parameters, and the two buffers
- * then swap roles.
+ * and the random stream untouched: the chains are written to a second
+ * buffer and the stream position is kept in a local variable until the
+ * update has succeeded.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "kernel.h"
 #include "parallel.h"
-#include "rbm_internal.h"
+#include "rbm_trainer.h"
 #include "rng.h"
 
-struct ebm_rbm_trainer {
-    size_t n_visible, n_hidden;
-    ebm_train_config config; /* chains resolved: 0 for CD */
-    ebm_rng rng;
-    bool chains_ready;
-
-    float *batch;        /* B x D rows gathered by fit */
-    float *hidden_pos;   /* B x K, P(h | batch) */
-    float *hidden_state; /* N x K hidden samples driving the chain */
-    float *visible_neg;  /* N x D negative-phase visible samples */
-    float *hidden_neg;   /* N x K, P(h | visible_neg) */
-    float *chains;       /* C x K persistent hidden samples (PCD) */
-    float *chains_next;  /* C x K the chains after the pending update */
-    float *gradient;     /* W, a, b gradients, laid out as the model */
-    float *velocity;     /* W, a, b velocities */
-    unsigned char *chunk_flags; /* per chunk of the update: non-finite */
-    float *memory;       /* the one allocation behind every buffer */
-};
-
-/* Parameters per chunk of the parallel update. */
-#define UPDATE_GRAIN ((size_t)16384)
-
-static size_t update_chunks(size_t params)
-{
-    return (params + UPDATE_GRAIN - 1) / UPDATE_GRAIN;
-}
-
-/* Sizes of the trainer's buffers, in floats. */
+/* Sizes of the trainer's buffers, in floats, and of its per-chunk arrays. */
 struct trainer_layout {
-    size_t batch, hidden_pos, hidden_state, visible_neg, hidden_neg;
-    size_t chains, params, total;
+    size_t visible, hidden, hidden_state, chains, gradient;
+    size_t floats; /* all of the above, gradient and velocity counted */
+    size_t chunks;
+    size_t bytes;  /* the whole allocation */
 };
 
 static ebm_status validate_config(const ebm_train_config *config)
@@ -103,6 +78,12 @@ static ebm_status add_buffer(size_t rows, size_t cols, size_t *size,
     return EBM_OK;
 }
 
+/* Rounds a count of floats up to a whole number of 64-byte lines. */
+static size_t padded(size_t floats)
+{
+    return (floats + 15) / 16 * 16;
+}
+
 static ebm_status plan_layout(const ebm_rbm *rbm,
                               const ebm_train_config *config,
                               struct trainer_layout *layout)
@@ -110,28 +91,38 @@ static ebm_status plan_layout(const ebm_rbm *rbm,
     size_t d = rbm->n_visible, k = rbm->n_hidden;
     size_t b = config->batch_size, c = resolved_chains(config);
     size_t n = ebm_max_size(b, c);
+    size_t total = 0;
     ebm_status status = EBM_OK;
 
     *layout = (struct trainer_layout){0};
-    layout->params = ebm_rbm_param_count(rbm);
-    layout->total = 2 * layout->params;
     if (status == EBM_OK)
-        status = add_buffer(b, d, &layout->batch, &layout->total);
+        status = add_buffer(b + n, d + 1, &layout->visible, &total);
     if (status == EBM_OK)
-        status = add_buffer(b, k, &layout->hidden_pos, &layout->total);
+        status = add_buffer(b + n, k + 1, &layout->hidden, &total);
     if (status == EBM_OK)
-        status = add_buffer(n, k, &layout->hidden_state, &layout->total);
+        status = add_buffer(n, k, &layout->hidden_state, &total);
     if (status == EBM_OK)
-        status = add_buffer(n, d, &layout->visible_neg, &layout->total);
+        status = add_buffer(2 * c, k, &layout->chains, &total);
     if (status == EBM_OK)
-        status = add_buffer(n, k, &layout->hidden_neg, &layout->total);
+        status = add_buffer(d + 1, k + 1, &layout->gradient, &total);
     if (status == EBM_OK)
-        status = add_buffer(2 * c, k, &layout->chains, &layout->total);
-    if (status == EBM_OK && layout->total > EBM_MAX_ELEMENTS)
+        total += layout->gradient; /* the velocity */
+    if (status == EBM_OK && total > EBM_MAX_ELEMENTS)
         status = ebm_fail(EBM_ERR_LIMIT,
-                          "trainer needs %zu floats; the limit is %zu",
-                          layout->total, EBM_MAX_ELEMENTS);
-    return status;
+                          "trainer needs %zu floats; the limit is %zu", total,
+                          EBM_MAX_ELEMENTS);
+    if (status != EBM_OK)
+        return status;
+
+    layout->floats = total;
+    layout->chunks = (d + 1 + ebm_update_rows_per_chunk(k) - 1) /
+                     ebm_update_rows_per_chunk(k);
+    /* Six float buffers, each padded to a 64-byte line, then two float
+     * arrays and one byte array of one entry per chunk. */
+    layout->bytes = (total + 6 * 16 + 2 * padded(layout->chunks)) *
+                        sizeof(float) +
+                    layout->chunks;
+    return EBM_OK;
 }
 
 static ebm_status check_create_args(const ebm_rbm *rbm,
@@ -177,10 +168,7 @@ ebm_status ebm_rbm_trainer_memory(const ebm_rbm *rbm,
         status = check_create_args(rbm, config, &layout);
     if (status != EBM_OK)
         return status;
-    /* The buffers with their alignment padding, the chunk flags and the
-     * struct itself, exactly as ebm_rbm_trainer_create allocates them. */
-    *bytes = (layout.total + 8 * 16) * sizeof(float) +
-             update_chunks(layout.params) + sizeof(ebm_rbm_trainer);
+    *bytes = layout.bytes + sizeof(ebm_rbm_trainer);
     return EBM_OK;
 }
 
@@ -189,8 +177,18 @@ static float *take_buffer(float **cursor, size_t count)
 {
     float *start = *cursor;
 
-    *cursor += (count + 15) / 16 * 16;
+    *cursor += padded(count);
     return count > 0 ? start : NULL;
+}
+
+/* Sets the last column of the stacked visible matrix to 1; nothing else
+ * writes there. */
+static void set_visible_ones(ebm_rbm_trainer *trainer, size_t rows)
+{
+    size_t d = trainer->n_visible;
+
+    for (size_t r = 0; r < rows; r++)
+        trainer->visible[r * (d + 1) + d] = 1.0f;
 }
 
 ebm_status ebm_rbm_trainer_create(const ebm_rbm *rbm,
@@ -200,49 +198,45 @@ ebm_status ebm_rbm_trainer_create(const ebm_rbm *rbm,
     struct trainer_layout layout;
     ebm_rbm_trainer *trainer;
     float *memory, *cursor;
-    size_t d, k, c;
+    size_t k, c;
     ebm_status status = ebm_check_pointer(out, "out");
 
     if (status == EBM_OK)
         status = check_create_args(rbm, config, &layout);
     if (status != EBM_OK)
         return status;
-    d = rbm->n_visible;
     k = rbm->n_hidden;
     c = resolved_chains(config);
 
     trainer = calloc(1, sizeof(*trainer));
-    /* 8 buffers, each rounded up to 16 floats. */
-    memory = ebm_alloc_floats(layout.total + 8 * 16);
-    if (trainer != NULL)
-        trainer->chunk_flags = calloc(update_chunks(layout.params), 1);
-    if (trainer == NULL || memory == NULL || trainer->chunk_flags == NULL) {
-        if (trainer != NULL)
-            free(trainer->chunk_flags);
+    memory = ebm_alloc_floats(layout.bytes / sizeof(float) + 1);
+    if (trainer == NULL || memory == NULL) {
         free(trainer);
         ebm_free_floats(memory);
         return ebm_fail(EBM_ERR_NOMEM,
                         "cannot allocate %zu bytes of trainer memory",
-                        layout.total * sizeof(float));
+                        layout.bytes);
     }
-    memset(memory, 0, (layout.total + 8 * 16) * sizeof(float));
+    memset(memory, 0, layout.bytes);
     cursor = memory;
     trainer->memory = memory;
-    trainer->gradient = take_buffer(&cursor, layout.params);
-    trainer->velocity = take_buffer(&cursor, layout.params);
-    trainer->batch = take_buffer(&cursor, layout.batch);
-    trainer->hidden_pos = take_buffer(&cursor, layout.hidden_pos);
+    trainer->visible = take_buffer(&cursor, layout.visible);
+    trainer->hidden = take_buffer(&cursor, layout.hidden);
     trainer->hidden_state = take_buffer(&cursor, layout.hidden_state);
-    trainer->visible_neg = take_buffer(&cursor, layout.visible_neg);
-    trainer->hidden_neg = take_buffer(&cursor, layout.hidden_neg);
     trainer->chains = take_buffer(&cursor, layout.chains);
     trainer->chains_next = c > 0 ? trainer->chains + c * k : NULL;
+    trainer->gradient = take_buffer(&cursor, layout.gradient);
+    trainer->velocity = take_buffer(&cursor, layout.gradient);
+    trainer->chunk_param_max = take_buffer(&cursor, layout.chunks);
+    trainer->chunk_velocity_max = take_buffer(&cursor, layout.chunks);
+    trainer->chunk_nonfinite = (unsigned char *)cursor;
 
-    trainer->n_visible = d;
+    trainer->n_visible = rbm->n_visible;
     trainer->n_hidden = k;
     trainer->config = *config;
     trainer->config.chains = c;
     ebm_rng_init(&trainer->rng, config->seed);
+    set_visible_ones(trainer, layout.visible / (rbm->n_visible + 1));
     *out = trainer;
     return EBM_OK;
 }
@@ -252,19 +246,17 @@ void ebm_rbm_trainer_destroy(ebm_rbm_trainer *trainer)
     if (trainer == NULL)
         return;
     ebm_free_floats(trainer->memory);
-    free(trainer->chunk_flags);
     free(trainer);
 }
 
 ebm_status ebm_rbm_trainer_reset(ebm_rbm_trainer *trainer)
 {
-    size_t params;
-
     if (trainer == NULL)
         return ebm_fail(EBM_ERR_NULL, "trainer is NULL");
-    params = trainer->n_visible * trainer->n_hidden + trainer->n_visible +
-             trainer->n_hidden;
-    memset(trainer->velocity, 0, params * sizeof(float));
+    memset(trainer->velocity, 0,
+           (trainer->n_visible + 1) * (trainer->n_hidden + 1) *
+               sizeof(float));
+    trainer->velocity_max = 0.0f;
     trainer->chains_ready = false;
     return EBM_OK;
 }
@@ -273,126 +265,135 @@ ebm_status ebm_rbm_trainer_reset(ebm_rbm_trainer *trainer)
 /* The gradient of one batch                                                */
 /* ------------------------------------------------------------------------ */
 
-/* One sampling layer of the chain: prob = P(. | input), sample drawn from
- * the next stream (or none when sample is NULL). */
-static void chain_layer(const ebm_rbm *rbm, bool to_visible,
-                        const float *input, size_t rows, float *prob,
-                        float *sample, uint64_t seed, uint64_t *stream)
+/* A sampling layer of the chain: P(. | input) into prob (multiplied by
+ * prob_scale), and, if sample is not NULL, a sample drawn from the next
+ * stream. */
+struct chain_io {
+    const float *input;
+    size_t input_stride;
+    float *prob;
+    size_t prob_stride;
+    float prob_scale;
+    float *sample;
+    size_t sample_stride;
+};
+
+static void chain_layer(const ebm_rbm *rbm, bool to_visible, size_t rows,
+                        const struct chain_io *io, uint64_t seed,
+                        uint64_t *stream)
 {
     struct ebm_layer_args args = {
         .rbm = rbm,
         .to_visible = to_visible,
-        .input = input,
+        .input = io->input,
+        .input_stride = io->input_stride,
         .rows = rows,
         .temperature = 1.0f,
-        .prob = prob,
-        .sample = sample,
+        .prob = io->prob,
+        .prob_stride = io->prob_stride,
+        .prob_scale = io->prob_scale,
+        .sample = io->sample,
+        .sample_stride = io->sample_stride,
         .seed = seed,
         .stream = *stream,
     };
 
     ebm_rbm_layer(&args);
-    if (sample != NULL)
+    if (io->sample != NULL)
         (*stream)++;
 }
 
-/* Copies rows r mod n of batch into the first `chains` rows of target. */
-static void cycle_rows(const float *batch, size_t n, size_t cols,
-                       size_t chains, float *target)
+/* Copies rows (stride cols) into target (stride target_stride). */
+static void copy_rows(const float *rows_in, size_t rows, size_t cols,
+                      float *target, size_t target_stride)
 {
-    for (size_t r = 0; r < chains; r++)
-        memcpy(target + r * cols, batch + (r % n) * cols,
+    for (size_t r = 0; r < rows; r++)
+        memcpy(target + r * target_stride, rows_in + r * cols,
                cols * sizeof(float));
 }
 
-struct column_means {
-    const float *matrix;
-    size_t rows, cols;
-    float scale;
-    float *out;
-    bool subtract;
-};
-
-/* out[c] (+)= scale * sum_r matrix[r, c] for a range of columns; the sum
- * runs over the rows in order, so chunking by columns keeps it exact. */
-static void column_means_range(void *context, size_t begin, size_t end)
+/* Sets the last column of the stacked hidden matrix: 1/n for the n batch
+ * rows, -1/m for the m negative rows. */
+static void set_hidden_weights(ebm_rbm_trainer *trainer, size_t n, size_t m)
 {
-    const struct column_means *job = context;
+    size_t k = trainer->n_hidden;
 
-    for (size_t c = begin; c < end; c++) {
-        float sum = 0.0f;
-
-        for (size_t r = 0; r < job->rows; r++)
-            sum += job->matrix[r * job->cols + c];
-        if (job->subtract)
-            job->out[c] -= job->scale * sum;
-        else
-            job->out[c] = job->scale * sum;
-    }
-}
-
-static void column_means(const float *matrix, size_t rows, size_t cols,
-                         float scale, float *out, bool subtract)
-{
-    struct column_means job = {matrix, rows, cols, scale, out, subtract};
-
-    ebm_parallel_for(cols, 256, column_means_range, &job);
+    for (size_t r = 0; r < n + m; r++)
+        trainer->hidden[r * (k + 1) + k] =
+            r < n ? 1.0f / (float)n : -1.0f / (float)m;
 }
 
 /*
- * Runs the Gibbs chain and writes the gradient into trainer->gradient.
- * Uses streams from *stream on and leaves the new chains in chains_next.
+ * Runs the Gibbs chain and writes the gradient into trainer->gradient. The
+ * batch must already be in the first n rows of trainer->visible. Uses
+ * streams from *stream on and leaves the new chains in chains_next.
  * Nothing else in the trainer or the model changes.
  */
 static void compute_gradient(ebm_rbm_trainer *trainer, const ebm_rbm *rbm,
-                             const float *batch, size_t n, uint64_t *stream)
+                             size_t n, uint64_t *stream)
 {
     size_t d = rbm->n_visible, k = rbm->n_hidden;
     const ebm_train_config *config = &trainer->config;
     uint64_t seed = trainer->rng.seed;
     bool persistent = config->method == EBM_PCD;
     size_t m = persistent ? config->chains : n;
-    const float *state = trainer->hidden_state;
-    float *grad_w = trainer->gradient;
-    float *grad_a = grad_w + d * k;
-    float *grad_b = grad_a + d;
+    float *visible_neg = trainer->visible + n * (d + 1);
+    float *hidden_neg = trainer->hidden + n * (k + 1);
+    struct chain_io up = {
+        .input = trainer->visible,
+        .input_stride = d + 1,
+        .prob = trainer->hidden,
+        .prob_stride = k + 1,
+        .prob_scale = 1.0f / (float)n,
+        .sample = persistent ? NULL : trainer->hidden_state,
+        .sample_stride = k,
+    };
+    struct chain_io down = {
+        .input = trainer->hidden_state,
+        .input_stride = k,
+        .prob = visible_neg,
+        .prob_stride = d + 1,
+        .prob_scale = 1.0f,
+        .sample = visible_neg,
+        .sample_stride = d + 1,
+    };
 
     /* Positive phase; for CD the chain starts from a sample of it. */
-    chain_layer(rbm, false, batch, n, trainer->hidden_pos,
-                persistent ? NULL : trainer->hidden_state, seed, stream);
+    chain_layer(rbm, false, n, &up, seed, stream);
     if (persistent && !trainer->chains_ready) {
-        cycle_rows(batch, n, d, m, trainer->visible_neg);
-        chain_layer(rbm, false, trainer->visible_neg, m, trainer->hidden_neg,
-                    trainer->hidden_state, seed, stream);
+        for (size_t r = 0; r < m; r++)
+            memcpy(visible_neg + r * (d + 1),
+                   trainer->visible + (r % n) * (d + 1), d * sizeof(float));
+        up.input = visible_neg;
+        up.prob = hidden_neg;
+        up.sample = trainer->hidden_state;
+        chain_layer(rbm, false, m, &up, seed, stream);
     } else if (persistent) {
-        state = trainer->chains;
+        down.input = trainer->chains;
     }
 
-    /* Negative phase: k steps h -> v -> h. */
+    /* Negative phase: k steps h -> v -> h; the probabilities of the last
+     * step enter the gradient divided by -m. */
+    up.input = visible_neg;
+    up.prob = hidden_neg;
+    up.prob_scale = -1.0f / (float)m;
     for (unsigned step = 1; step <= config->gibbs_steps; step++) {
         bool last = step == config->gibbs_steps;
-        float *next_state = NULL;
 
-        chain_layer(rbm, true, state, m, trainer->visible_neg,
-                    trainer->visible_neg, seed, stream);
+        chain_layer(rbm, true, m, &down, seed, stream);
         if (persistent)
-            next_state = last ? trainer->chains_next : trainer->hidden_state;
-        else if (!last)
-            next_state = trainer->hidden_state;
-        chain_layer(rbm, false, trainer->visible_neg, m, trainer->hidden_neg,
-                    next_state, seed, stream);
-        state = trainer->hidden_state;
+            up.sample = last ? trainer->chains_next : trainer->hidden_state;
+        else
+            up.sample = last ? NULL : trainer->hidden_state;
+        chain_layer(rbm, false, m, &up, seed, stream);
+        down.input = trainer->hidden_state;
     }
 
-    /* grad_w = X'H+ / n - V'H- / m: two products into the same output. */
-    ebm_gemm(true, false, d, k, n, 1.0f / (float)n, batch, d,
-             trainer->hidden_pos, k, 0.0f, grad_w, k, NULL, NULL);
-    ebm_gemm(true, false, d, k, m, -1.0f / (float)m, trainer->visible_neg, d,
-             trainer->hidden_neg, k, 1.0f, grad_w, k, NULL, NULL);
-    column_means(batch, n, d, 1.0f / (float)n, grad_a, false);
-    column_means(trainer->visible_neg, m, d, 1.0f / (float)m, grad_a, true);
-    column_means(trainer->hidden_pos, n, k, 1.0f / (float)n, grad_b, false);
-    column_means(trainer->hidden_neg, m, k, 1.0f / (float)m, grad_b, true);
+    /* [X; V]' [H+ / n, 1/n; -H- / m, -1/m] gives grad W, a and b at once. */
+    set_hidden_weights(trainer, n, m);
+    ebm_gemm(true, false, d + 1, k + 1, n + m, 1.0f, trainer->visible, d + 1,
+             trainer->hidden, k + 1, 0.0f, trainer->gradient, k + 1, NULL,
+             NULL);
 }
 
 /* Makes the pending chains current and consumes the streams used. */
@@ -406,92 +407,6 @@ static void commit_chains(ebm_rbm_trainer *trainer, uint64_t stream)
         trainer->chains_ready = true;
     }
     trainer->rng.stream = stream;
-}
-
-/* ------------------------------------------------------------------------ */
-/* The update                                                               */
-/* ------------------------------------------------------------------------ */
-
-struct update_job {
-    float *params;
-    float *gradient; /* in: gradient; out: new velocity */
-    const float *velocity;
-    size_t decayed; /* elements of W, the first of params, get decay */
-    float learning_rate, momentum, weight_decay;
-    unsigned char *chunk_bad; /* one flag per chunk */
-};
-
-/* New velocity into the gradient buffer, and a flag for the chunk if any
- * parameter plus its new velocity is not finite. */
-EBM_KERNEL
-static void update_velocity(void *context, size_t begin, size_t end)
-{
-    const struct update_job *job = context;
-    uint32_t bad = 0;
-
-    for (size_t i = begin; i < end; i++) {
-        float decay = i < job->decayed ? job->weight_decay : 0.0f;
-        float step = job->momentum * job->velocity[i] +
-                     job->learning_rate *
-                         (job->gradient[i] - decay * job->params[i]);
-        float updated = job->params[i] + step;
-        uint32_t bits;
-
-        memcpy(&bits, &updated, sizeof(bits));
-        bad |= (bits & 0x7f800000u) == 0x7f800000u;
-        job->gradient[i] = step;
-    }
-    job->chunk_bad[begin / UPDATE_GRAIN] = bad != 0;
-}
-
-EBM_KERNEL
-static void apply_velocity(void *context, size_t begin, size_t end)
-{
-    const struct update_job *job = context;
-
-    for (size_t i = begin; i < end; i++)
-        job->params[i] += job->gradient[i];
-}
-
-/* Applies the update of trainer->gradient to rbm, or fails with
- * EBM_ERR_DIVERGED and changes nothing but the gradient buffer. */
-static ebm_status apply_update(ebm_rbm_trainer *trainer, ebm_rbm *rbm)
-{
-    size_t count = ebm_rbm_param_count(rbm);
-    size_t chunks = update_chunks(count);
-    unsigned char *chunk_bad = trainer->chunk_flags;
-    struct update_job job = {
-        .params = rbm->params,
-        .gradient = trainer->gradient,
-        .velocity = trainer->velocity,
-        .decayed = rbm->n_visible * rbm->n_hidden,
-        .learning_rate = trainer->config.learning_rate,
-        .momentum = trainer->config.momentum,
-        .weight_decay = trainer->config.weight_decay,
-        .chunk_bad = chunk_bad,
-    };
-    size_t first_bad = chunks;
-    float *old_velocity;
-
-    ebm_parallel_for(count, UPDATE_GRAIN, update_velocity, &job);
-    for (size_t c = 0; c < chunks; c++)
-        if (chunk_bad[c]) {
-            first_bad = c;
-            break;
-        }
-    if (first_bad < chunks)
-        return ebm_fail(EBM_ERR_DIVERGED,
-                        "the update would make a parameter non-finite "
-                        "(near parameter %zu); parameters unchanged, lower "
-                        "the learning rate (now %g)",
-                        first_bad * UPDATE_GRAIN,
-                        (double)trainer->config.learning_rate);
-
-    ebm_parallel_for(count, UPDATE_GRAIN, apply_velocity, &job);
-    old_velocity = trainer->velocity;
-    trainer->velocity = trainer->gradient;
-    trainer->gradient = old_velocity;
-    return EBM_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -561,23 +476,28 @@ ebm_status ebm_rbm_trainer_gradient(ebm_rbm_trainer *trainer,
     d = rbm->n_visible;
     k = rbm->n_hidden;
     stream = trainer->rng.stream;
-    compute_gradient(trainer, rbm, batch, rows, &stream);
+    copy_rows(batch, rows, d, trainer->visible, d + 1);
+    compute_gradient(trainer, rbm, rows, &stream);
     commit_chains(trainer, stream);
-    memcpy(grad_w, trainer->gradient, d * k * sizeof(float));
-    memcpy(grad_a, trainer->gradient + d * k, d * sizeof(float));
-    memcpy(grad_b, trainer->gradient + d * k + d, k * sizeof(float));
+    for (size_t i = 0; i < d; i++) {
+        memcpy(grad_w + i * k, trainer->gradient + i * (k + 1),
+               k * sizeof(float));
+        grad_a[i] = trainer->gradient[i * (k + 1) + k];
+    }
+    memcpy(grad_b, trainer->gradient + d * (k + 1), k * sizeof(float));
     return EBM_OK;
 }
 
-/* An update on a batch whose arguments were checked. */
+/* An update on the batch in the first n rows of trainer->visible, whose
+ * arguments were checked. */
 static ebm_status step_checked(ebm_rbm_trainer *trainer, ebm_rbm *rbm,
-                               const float *batch, size_t rows)
+                               size_t rows)
 {
     uint64_t stream = trainer->rng.stream;
     ebm_status status;
 
-    compute_gradient(trainer, rbm, batch, rows, &stream);
-    status = apply_update(trainer, rbm);
+    compute_gradient(trainer, rbm, rows, &stream);
+    status = ebm_trainer_apply_update(trainer, rbm);
     if (status == EBM_OK)
         commit_chains(trainer, stream);
     return status;
@@ -592,7 +512,9 @@ ebm_status ebm_rbm_trainer_step(ebm_rbm_trainer *trainer, ebm_rbm *rbm,
         status = check_batch_values(trainer, batch, rows);
     if (status != EBM_OK)
         return status;
-    return step_checked(trainer, rbm, batch, rows);
+    copy_rows(batch, rows, rbm->n_visible, trainer->visible,
+              rbm->n_visible + 1);
+    return step_checked(trainer, rbm, rows);
 }
 
 /* Fisher-Yates shuffle of order[0 .. rows) from one stream: position i
@@ -659,9 +581,9 @@ static ebm_status run_epoch(ebm_rbm_trainer *trainer, ebm_rbm *rbm,
         ebm_status status;
 
         for (size_t r = 0; r < n; r++)
-            memcpy(trainer->batch + r * d, data + order[begin + r] * d,
-                   d * sizeof(float));
-        status = step_checked(trainer, rbm, trainer->batch, n);
+            memcpy(trainer->visible + r * (d + 1),
+                   data + order[begin + r] * d, d * sizeof(float));
+        status = step_checked(trainer, rbm, n);
         if (status != EBM_OK)
             return status;
         (*updates)++;

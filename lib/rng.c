@@ -2,8 +2,12 @@
  * Philox4x32-10 (Salmon, Moraes, Dror and Shaw, "Parallel random numbers:
  * as easy as 1, 2, 3", SC 2011): a counter-based generator, so any draw is
  * a pure function of (seed, stream, index) and threads need no shared
- * state. The bulk functions generate 16 blocks at a time in plain arrays so
- * that the compiler vectorises the rounds.
+ * state.
+ *
+ * Indices come in groups of 64 that share 16 Philox blocks: index i is
+ * word w = (i mod 64) / 16 of block 16 (i / 64) + (i mod 16). So 16
+ * consecutive indices are one word of 16 consecutive blocks, which is one
+ * vector register when the 16 blocks are computed side by side.
  */
 #include "rng.h"
 
@@ -18,9 +22,8 @@
 #define PHILOX_W1 0xBB67AE85u
 #define PHILOX_ROUNDS 10
 
-/* Blocks generated together by the bulk functions: 64 words. */
-#define BULK_BLOCKS 16
-#define BULK_WORDS (4 * BULK_BLOCKS)
+#define GROUP_BLOCKS 16
+#define GROUP_WORDS (4 * GROUP_BLOCKS)
 
 void ebm_philox4x32_10(const uint32_t counter[4], const uint32_t key[2],
                        uint32_t out[4])
@@ -47,50 +50,30 @@ void ebm_philox4x32_10(const uint32_t counter[4], const uint32_t key[2],
 }
 
 /*
- * The 64 words of blocks first_block .. first_block + 15, in index order.
- * Three versions compute the same integers: plain C, AVX2 (8 blocks per
- * vector) and AVX-512 (16 blocks per vector). x86 has no vector 32 x 32 ->
- * 64-bit multiply of every lane, so the vector versions multiply the even
- * lanes and the odd lanes separately (_mm*_mul_epu32) and blend the halves.
+ * The 64 words of one group, in index order: words[16 w + l] is word w of
+ * block 16 group + l. Three versions compute the same integers: plain C,
+ * AVX2 (8 blocks per vector) and AVX-512 (16 blocks per vector). x86 has no
+ * vector 32 x 32 -> 64-bit multiply of every lane, so the vector versions
+ * multiply the even and the odd lanes separately (_mm*_mul_epu32) and blend
+ * the halves.
  */
+typedef void (*philox_group_fn)(uint64_t seed, uint64_t stream,
+                                uint64_t group, uint32_t words[GROUP_WORDS]);
 
-/* Counter words of 16 consecutive blocks, one array per word. */
-struct philox_lanes {
-    uint32_t c[4][BULK_BLOCKS];
-};
-
-static void lanes_init(struct philox_lanes *lanes, uint64_t stream,
-                       uint64_t first_block)
+static void philox_group_plain(uint64_t seed, uint64_t stream,
+                               uint64_t group, uint32_t words[GROUP_WORDS])
 {
-    for (int lane = 0; lane < BULK_BLOCKS; lane++) {
-        uint64_t block = first_block + (uint64_t)lane;
+    uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
 
-        lanes->c[0][lane] = (uint32_t)block;
-        lanes->c[1][lane] = (uint32_t)(block >> 32);
-        lanes->c[2][lane] = (uint32_t)stream;
-        lanes->c[3][lane] = (uint32_t)(stream >> 32);
-    }
-}
-
-static void lanes_store(const struct philox_lanes *lanes,
-                        uint32_t words[BULK_WORDS])
-{
-    for (int lane = 0; lane < BULK_BLOCKS; lane++)
-        for (int w = 0; w < 4; w++)
-            words[4 * lane + w] = lanes->c[w][lane];
-}
-
-static void philox_bulk_plain(uint64_t seed, struct philox_lanes *lanes)
-{
-    for (int lane = 0; lane < BULK_BLOCKS; lane++) {
-        uint32_t counter[4] = {lanes->c[0][lane], lanes->c[1][lane],
-                               lanes->c[2][lane], lanes->c[3][lane]};
-        uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+    for (int lane = 0; lane < GROUP_BLOCKS; lane++) {
+        uint64_t block = group * GROUP_BLOCKS + (uint64_t)lane;
+        uint32_t counter[4] = {(uint32_t)block, (uint32_t)(block >> 32),
+                               (uint32_t)stream, (uint32_t)(stream >> 32)};
         uint32_t out[4];
 
         ebm_philox4x32_10(counter, key, out);
         for (int w = 0; w < 4; w++)
-            lanes->c[w][lane] = out[w];
+            words[GROUP_BLOCKS * w + lane] = out[w];
     }
 }
 
@@ -99,21 +82,26 @@ static void philox_bulk_plain(uint64_t seed, struct philox_lanes *lanes)
 
 #define EBM_HAVE_SIMD_PHILOX 1
 
+/* Blocks 16 group + 8 half / 8 + lane, lane < 8, of one group. The 16
+ * blocks of a group share the high word of their number. */
 __attribute__((target("avx2"))) static void
-philox_bulk_avx2(uint64_t seed, struct philox_lanes *lanes)
+philox_group_avx2(uint64_t seed, uint64_t stream, uint64_t group,
+                  uint32_t words[GROUP_WORDS])
 {
     const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M0);
     const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M1);
+    uint64_t first = group * GROUP_BLOCKS;
 
-    for (int half = 0; half < BULK_BLOCKS; half += 8) {
-        __m256i c0 = _mm256_loadu_si256((const void *)&lanes->c[0][half]);
-        __m256i c1 = _mm256_loadu_si256((const void *)&lanes->c[1][half]);
-        __m256i c2 = _mm256_loadu_si256((const void *)&lanes->c[2][half]);
-        __m256i c3 = _mm256_loadu_si256((const void *)&lanes->c[3][half]);
+    for (int half = 0; half < GROUP_BLOCKS; half += 8) {
+        __m256i c0 = _mm256_add_epi32(
+            _mm256_set1_epi32((int)(uint32_t)(first + (uint64_t)half)),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256i c1 = _mm256_set1_epi32((int)(uint32_t)(first >> 32));
+        __m256i c2 = _mm256_set1_epi32((int)(uint32_t)stream);
+        __m256i c3 = _mm256_set1_epi32((int)(uint32_t)(stream >> 32));
         uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
 
         for (int round = 0; round < PHILOX_ROUNDS; round++) {
-            /* 64-bit products of the even and of the odd lanes. */
             __m256i p0_even = _mm256_mul_epu32(c0, m0);
             __m256i p0_odd = _mm256_mul_epu32(_mm256_srli_epi64(c0, 32), m0);
             __m256i p1_even = _mm256_mul_epu32(c2, m1);
@@ -136,23 +124,28 @@ philox_bulk_avx2(uint64_t seed, struct philox_lanes *lanes)
             k0 += PHILOX_W0;
             k1 += PHILOX_W1;
         }
-        _mm256_storeu_si256((void *)&lanes->c[0][half], c0);
-        _mm256_storeu_si256((void *)&lanes->c[1][half], c1);
-        _mm256_storeu_si256((void *)&lanes->c[2][half], c2);
-        _mm256_storeu_si256((void *)&lanes->c[3][half], c3);
+        _mm256_storeu_si256((void *)&words[0 * GROUP_BLOCKS + half], c0);
+        _mm256_storeu_si256((void *)&words[1 * GROUP_BLOCKS + half], c1);
+        _mm256_storeu_si256((void *)&words[2 * GROUP_BLOCKS + half], c2);
+        _mm256_storeu_si256((void *)&words[3 * GROUP_BLOCKS + half], c3);
     }
 }
 
 __attribute__((target("avx512f"))) static void
-philox_bulk_avx512(uint64_t seed, struct philox_lanes *lanes)
+philox_group_avx512(uint64_t seed, uint64_t stream, uint64_t group,
+                    uint32_t words[GROUP_WORDS])
 {
     const __m512i m0 = _mm512_set1_epi32((int)PHILOX_M0);
     const __m512i m1 = _mm512_set1_epi32((int)PHILOX_M1);
     const __mmask16 odd = 0xAAAA;
-    __m512i c0 = _mm512_loadu_si512(lanes->c[0]);
-    __m512i c1 = _mm512_loadu_si512(lanes->c[1]);
-    __m512i c2 = _mm512_loadu_si512(lanes->c[2]);
-    __m512i c3 = _mm512_loadu_si512(lanes->c[3]);
+    uint64_t first = group * GROUP_BLOCKS;
+    __m512i c0 = _mm512_add_epi32(
+        _mm512_set1_epi32((int)(uint32_t)first),
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+                          15));
+    __m512i c1 = _mm512_set1_epi32((int)(uint32_t)(first >> 32));
+    __m512i c2 = _mm512_set1_epi32((int)(uint32_t)stream);
+    __m512i c3 = _mm512_set1_epi32((int)(uint32_t)(stream >> 32));
     uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
 
     for (int round = 0; round < PHILOX_ROUNDS; round++) {
@@ -178,65 +171,55 @@ philox_bulk_avx512(uint64_t seed, struct philox_lanes *lanes)
         k0 += PHILOX_W0;
         k1 += PHILOX_W1;
     }
-    _mm512_storeu_si512(lanes->c[0], c0);
-    _mm512_storeu_si512(lanes->c[1], c1);
-    _mm512_storeu_si512(lanes->c[2], c2);
-    _mm512_storeu_si512(lanes->c[3], c3);
+    _mm512_storeu_si512(&words[0 * GROUP_BLOCKS], c0);
+    _mm512_storeu_si512(&words[1 * GROUP_BLOCKS], c1);
+    _mm512_storeu_si512(&words[2 * GROUP_BLOCKS], c2);
+    _mm512_storeu_si512(&words[3 * GROUP_BLOCKS], c3);
 }
 #endif
 
-typedef void (*philox_bulk_fn)(uint64_t seed, struct philox_lanes *lanes);
-
-/* The fastest version this processor runs, chosen on first use. Every
- * version computes the same integers, so the choice never changes a
- * result. */
-static philox_bulk_fn select_philox_bulk(void)
+/* The fastest version this processor runs. Every version computes the same
+ * integers, so the choice never changes a result. */
+static philox_group_fn select_philox_group(void)
 {
 #ifdef EBM_HAVE_SIMD_PHILOX
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f"))
-        return philox_bulk_avx512;
+        return philox_group_avx512;
     if (__builtin_cpu_supports("avx2"))
-        return philox_bulk_avx2;
+        return philox_group_avx2;
 #endif
-    return philox_bulk_plain;
+    return philox_group_plain;
 }
 
-static void philox_bulk(uint64_t seed, uint64_t stream, uint64_t first_block,
-                        uint32_t words[BULK_WORDS])
+static void philox_group(uint64_t seed, uint64_t stream, uint64_t group,
+                         uint32_t words[GROUP_WORDS])
 {
-    static philox_bulk_fn bulk;
-    struct philox_lanes lanes;
+    static philox_group_fn version;
 
-    /* Racing threads store the same pointer. */
-    if (bulk == NULL)
-        bulk = select_philox_bulk();
-    lanes_init(&lanes, stream, first_block);
-    bulk(seed, &lanes);
-    lanes_store(&lanes, words);
+    /* Threads that race here store the same pointer. */
+    if (version == NULL)
+        version = select_philox_group();
+    version(seed, stream, group, words);
 }
 
-int ebm_rng_check_versions(uint64_t seed, uint64_t stream,
-                           uint64_t first_block)
+int ebm_rng_check_versions(uint64_t seed, uint64_t stream, uint64_t group)
 {
-    struct philox_lanes plain, other;
+    uint32_t plain[GROUP_WORDS], other[GROUP_WORDS];
     int checked = 0;
 
-    lanes_init(&plain, stream, first_block);
-    philox_bulk_plain(seed, &plain);
+    philox_group_plain(seed, stream, group, plain);
 #ifdef EBM_HAVE_SIMD_PHILOX
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2")) {
-        lanes_init(&other, stream, first_block);
-        philox_bulk_avx2(seed, &other);
-        if (memcmp(&plain, &other, sizeof(plain)) != 0)
+        philox_group_avx2(seed, stream, group, other);
+        if (memcmp(plain, other, sizeof(plain)) != 0)
             return -1;
         checked++;
     }
     if (__builtin_cpu_supports("avx512f")) {
-        lanes_init(&other, stream, first_block);
-        philox_bulk_avx512(seed, &other);
-        if (memcmp(&plain, &other, sizeof(plain)) != 0)
+        philox_group_avx512(seed, stream, group, other);
+        if (memcmp(plain, other, sizeof(plain)) != 0)
             return -1;
         checked++;
     }
@@ -245,29 +228,32 @@ int ebm_rng_check_versions(uint64_t seed, uint64_t stream,
     return checked;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Bulk draws                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Length of the next chunk from index: up to the end of its group, so that
+ * each chunk costs one group of Philox blocks. */
+static size_t chunk_length(uint64_t index, size_t remaining)
+{
+    return ebm_min_size(GROUP_WORDS - (size_t)(index % GROUP_WORDS),
+                        remaining);
+}
+
 void ebm_rng_fill_words(uint64_t seed, uint64_t stream, uint64_t first,
                         size_t count, uint32_t *out)
 {
-    uint32_t words[BULK_WORDS];
-    size_t done = 0;
+    uint32_t words[GROUP_WORDS];
+    size_t take;
 
-    while (done < count) {
+    for (size_t done = 0; done < count; done += take) {
         uint64_t index = first + done;
-        uint64_t group_start = index - index % BULK_WORDS;
-        size_t offset = (size_t)(index - group_start);
-        size_t take = ebm_min_size(BULK_WORDS - offset, count - done);
 
-        philox_bulk(seed, stream, group_start / 4, words);
-        memcpy(out + done, words + offset, take * sizeof(*out));
-        done += take;
+        take = chunk_length(index, count - done);
+        philox_group(seed, stream, index / GROUP_WORDS, words);
+        memcpy(out + done, words + index % GROUP_WORDS,
+               take * sizeof(*out));
     }
-}
-
-/* Length of the next chunk from index: up to the end of its group of
- * BULK_WORDS words, so that each chunk costs one philox_bulk call. */
-static size_t chunk_length(uint64_t index, size_t remaining)
-{
-    return ebm_min_size(BULK_WORDS - (size_t)(index % BULK_WORDS), remaining);
 }
 
 static inline float word_to_uniform(uint32_t word)
@@ -286,13 +272,15 @@ static void words_to_uniform(const uint32_t *words, size_t count, float *out)
 void ebm_rng_fill_uniform(uint64_t seed, uint64_t stream, uint64_t first,
                           size_t count, float *out)
 {
-    uint32_t words[BULK_WORDS];
+    uint32_t words[GROUP_WORDS];
     size_t take;
 
     for (size_t done = 0; done < count; done += take) {
-        take = chunk_length(first + done, count - done);
-        ebm_rng_fill_words(seed, stream, first + done, take, words);
-        words_to_uniform(words, take, out + done);
+        uint64_t index = first + done;
+
+        take = chunk_length(index, count - done);
+        philox_group(seed, stream, index / GROUP_WORDS, words);
+        words_to_uniform(words + index % GROUP_WORDS, take, out + done);
     }
 }
 
@@ -307,13 +295,16 @@ static void compare_uniform(const uint32_t *words, size_t count,
 void ebm_rng_bernoulli(uint64_t seed, uint64_t stream, uint64_t first,
                        size_t count, const float *prob, float *sample)
 {
-    uint32_t words[BULK_WORDS];
+    uint32_t words[GROUP_WORDS];
     size_t take;
 
     for (size_t done = 0; done < count; done += take) {
-        take = chunk_length(first + done, count - done);
-        ebm_rng_fill_words(seed, stream, first + done, take, words);
-        compare_uniform(words, take, prob + done, sample + done);
+        uint64_t index = first + done;
+
+        take = chunk_length(index, count - done);
+        philox_group(seed, stream, index / GROUP_WORDS, words);
+        compare_uniform(words + index % GROUP_WORDS, take, prob + done,
+                        sample + done);
     }
 }
 
@@ -328,8 +319,12 @@ ebm_status ebm_rng_init(ebm_rng *rng, uint64_t seed)
 
 float ebm_rng_uniform(uint64_t seed, uint64_t stream, uint64_t index)
 {
-    uint32_t word;
+    uint64_t block = index / GROUP_WORDS * GROUP_BLOCKS + index % GROUP_BLOCKS;
+    uint32_t counter[4] = {(uint32_t)block, (uint32_t)(block >> 32),
+                           (uint32_t)stream, (uint32_t)(stream >> 32)};
+    uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+    uint32_t out[4];
 
-    ebm_rng_fill_words(seed, stream, index, 1, &word);
-    return word_to_uniform(word);
+    ebm_philox4x32_10(counter, key, out);
+    return word_to_uniform(out[index % GROUP_WORDS / GROUP_BLOCKS]);
 }

@@ -10,8 +10,8 @@
 void ebm_rng_fill_uniform(uint64_t seed, uint64_t stream, uint64_t first,
                           size_t count, float *out);
 
-/* Writes the raw 32-bit words of (seed, stream, first + i) into out[i]:
- * word (index mod 4) of Philox block index / 4. */
+/* Writes the raw 32-bit words of (seed, stream, first + i) into out[i],
+ * the words that the uniforms of ebm_rng_uniform are made from. */
 void ebm_rng_fill_words(uint64_t seed, uint64_t stream, uint64_t first,
                         size_t count, uint32_t *out);
 
@@ -20,10 +20,9 @@ void ebm_rng_fill_words(uint64_t seed, uint64_t stream, uint64_t first,
 void ebm_rng_bernoulli(uint64_t seed, uint64_t stream, uint64_t first,
                        size_t count, const float *prob, float *sample);
 
-/* Compares the vector versions of the bulk generator that this processor
- * runs with the plain C version on 16 blocks; returns the number of vector
- * versions that agree, or -1 if one differs. For tests. */
-int ebm_rng_check_versions(uint64_t seed, uint64_t stream,
-                           uint64_t first_block);
+/* Compares each vector version of the bulk generator that this processor
+ * runs with the plain C version on the 64 words of one group. Returns the
+ * number of vector versions compared, or -1 if one differs. For tests. */
+int ebm_rng_check_versions(uint64_t seed, uint64_t stream, uint64_t group);
 
 #endif /* EBM_RNG_H */

@@ -42,14 +42,14 @@ END_TEST
 static float uniform_by_definition(uint64_t seed, uint64_t stream,
                                    uint64_t index)
 {
-    uint64_t block = index / 4;
+    uint64_t block = 16 * (index / 64) + index % 16;
     uint32_t counter[4] = {(uint32_t)block, (uint32_t)(block >> 32),
                            (uint32_t)stream, (uint32_t)(stream >> 32)};
     uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
     uint32_t out[4];
 
     ebm_philox4x32_10(counter, key, out);
-    return ((float)(out[index % 4] >> 8) + 0.5f) / 16777216.0f;
+    return ((float)(out[(index % 64) / 16] >> 8) + 0.5f) / 16777216.0f;
 }
 
 START_TEST(uniform_matches_definition)
@@ -68,8 +68,8 @@ START_TEST(uniform_matches_definition)
 }
 END_TEST
 
-/* Bulk fills at offsets and lengths that start and end inside a block of
- * 4 and a group of 64 give the same values as single draws. */
+/* Bulk fills at offsets and lengths that start and end inside a group of
+ * 64 give the same values as single draws. */
 START_TEST(bulk_fill_matches_single_draws)
 {
     const uint64_t seed = 42, stream = 3;
@@ -93,6 +93,23 @@ START_TEST(bulk_fill_matches_single_draws)
                                    bulk[i] < probs[i] ? 1.0f : 0.0f);
         }
     }
+}
+END_TEST
+
+/* Every vector version of the bulk generator that this processor runs
+ * computes the same words as the plain C version. */
+START_TEST(vector_versions_match_plain)
+{
+    const uint64_t seeds[] = {0, 99, UINT64_MAX};
+    const uint64_t groups[] = {0, 1, 12345, ((uint64_t)1 << 28) - 1,
+                               (uint64_t)1 << 40};
+
+    for (size_t s = 0; s < 3; s++)
+        for (size_t g = 0; g < 5; g++)
+            ck_assert_int_ge(
+                ebm_rng_check_versions(seeds[s], 3 + s, groups[g]), 0);
+    printf("vector_versions_match_plain: %d vector versions compared\n",
+           ebm_rng_check_versions(1, 1, 1));
 }
 END_TEST
 
@@ -181,6 +198,7 @@ int main(void)
     tcase_add_test(tc, philox_known_answers);
     tcase_add_test(tc, uniform_matches_definition);
     tcase_add_test(tc, bulk_fill_matches_single_draws);
+    tcase_add_test(tc, vector_versions_match_plain);
     tcase_add_test(tc, uniform_open_interval_and_moments);
     tcase_add_test(tc, uniform_bins_chi_square);
     tcase_add_test(tc, streams_and_seeds_differ);
