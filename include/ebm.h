@@ -28,7 +28,8 @@
  *   objects used from two threads share no state except the thread setting
  *   of ebm_set_threads().
  * - Results depend on the seed only: the same seed gives bitwise-identical
- *   results whatever the number of threads. See docs/design.md.
+ *   results whatever the number of threads, on the same processor type and
+ *   OpenBLAS build (see ebm_set_threads and docs/design.md).
  */
 #ifndef EBM_H
 #define EBM_H
@@ -126,15 +127,21 @@ EBM_API const char *ebm_last_error(void);
 /*
  * Sets the number of threads that every libebm call uses, for the whole
  * process (one setting, shared by all models). n = 0 selects the number of
- * online processors. The default, before any call, is the value of the
- * OMP_NUM_THREADS environment variable if set, else the number of online
- * processors.
+ * processors available to the process (omp_get_num_procs, which follows
+ * the CPU affinity mask). The default, before any call, is the value of
+ * the OMP_NUM_THREADS environment variable if set, else that number.
  *
  * libebm runs its own threads and calls OpenBLAS single-threaded from each
  * of them, in work pieces whose shapes depend on the matrix sizes only. That
- * is what makes results independent of n. To do so the first libebm call
- * that multiplies matrices calls openblas_set_num_threads(1), which also
- * affects other users of OpenBLAS in the same process.
+ * is what makes results independent of n. To do so every libebm call that
+ * multiplies matrices sets OpenBLAS to one thread (openblas_set_num_threads)
+ * if it is not already, which also affects other users of OpenBLAS in the
+ * same process.
+ *
+ * Results are reproducible bit for bit for the same seed on the same
+ * processor type with the same OpenBLAS build: OpenBLAS picks its sgemm
+ * kernel for the processor (OPENBLAS_CORETYPE overrides it), and different
+ * kernels round differently.
  *
  * Errors: EBM_ERR_ARGUMENT if n < 0 or n > 1024. Not safe to call while
  * another thread is inside a libebm call.
@@ -189,6 +196,12 @@ typedef struct ebm_rng {
     uint64_t stream; /* next stream number to use */
 } ebm_rng;
 
+/* Streams below 2^63 belong to trainers and to callers' rng objects; the
+ * functions that take a seed directly use their own streams above it, so
+ * that one seed can serve every purpose without repeating a draw. */
+#define EBM_STREAM_INITIALIZE ((uint64_t)1 << 63)
+#define EBM_STREAM_BINARIZE (EBM_STREAM_INITIALIZE + 1)
+
 /* Sets rng to seed `seed`, stream 0. Errors: EBM_ERR_NULL. */
 EBM_API ebm_status ebm_rng_init(ebm_rng *rng, uint64_t seed);
 
@@ -240,9 +253,10 @@ EBM_API void ebm_data_free(ebm_data *data);
 /* How ebm_data_binarize turns values in [0, 1] into 0 or 1. */
 typedef enum ebm_binarize_mode {
     EBM_BINARIZE_THRESHOLD = 0,  /* 1 where value >= 0.5 */
-    EBM_BINARIZE_STOCHASTIC = 1  /* 1 with probability value: uniform
-                                    index r * cols + c of stream 0 of the
-                                    seed, 1 where u < value */
+    EBM_BINARIZE_STOCHASTIC = 1  /* 1 with probability value: 1 where
+                                    u < value, u the uniform of index
+                                    r * cols + c of stream
+                                    EBM_STREAM_BINARIZE of the seed */
 } ebm_binarize_mode;
 
 /*
@@ -280,13 +294,13 @@ EBM_API ebm_status ebm_rbm_clone(const ebm_rbm *rbm, ebm_rbm **out);
 
 /*
  * Initialises the parameters for training: W[i, k] ~ N(0, weight_stddev^2)
- * from Philox stream 0 of `seed` (Box-Muller), b = 0, and
+ * from stream EBM_STREAM_INITIALIZE of `seed` (Box-Muller), b = 0, and
  * a_i = log(p_i / (1 - p_i)) with p_i the mean of column i of data clipped
  * to [0.001, 0.999] (so a_i lies within +-6.91). data may be NULL with
  * rows = 0, which sets a = 0. Usual weight_stddev: 0.01.
- * Errors: EBM_ERR_NULL, EBM_ERR_ARGUMENT (weight_stddev negative or not
- * finite), EBM_ERR_OVERFLOW, EBM_ERR_NONFINITE, EBM_ERR_DOMAIN (data outside
- * [0, 1]).
+ * Errors: EBM_ERR_NULL, EBM_ERR_ARGUMENT (weight_stddev negative, NaN or
+ * above 1e30), EBM_ERR_OVERFLOW, EBM_ERR_NONFINITE, EBM_ERR_DOMAIN (data
+ * outside [0, 1]).
  */
 EBM_API ebm_status ebm_rbm_initialize(ebm_rbm *rbm, const float *data,
                                       size_t rows, float weight_stddev,
@@ -320,10 +334,11 @@ EBM_API ebm_status ebm_rbm_set_hidden_bias(ebm_rbm *rbm, const float *bias);
  * receives Bernoulli samples of prob (0 or 1) drawn from the next stream of
  * rng, as described at ebm_rng. rng may be NULL when sample is NULL. The
  * input may hold probabilities (any value in [0, 1]), not only 0 and 1.
+ * input, prob and sample must not overlap.
  *
  * Errors: EBM_ERR_NULL, EBM_ERR_SIZE (rows = 0), EBM_ERR_OVERFLOW,
- * EBM_ERR_ARGUMENT (temperature not finite and > 0), EBM_ERR_NONFINITE,
- * EBM_ERR_DOMAIN (input outside [0, 1]).
+ * EBM_ERR_ARGUMENT (temperature not finite and > 0, or buffers that
+ * overlap), EBM_ERR_NONFINITE, EBM_ERR_DOMAIN (input outside [0, 1]).
  */
 EBM_API ebm_status ebm_rbm_hidden_given_visible(const ebm_rbm *rbm,
                                                 const float *visible,

@@ -122,6 +122,19 @@ ebm_status ebm_check_binary(const float *values, size_t rows, size_t cols,
     return EBM_OK;
 }
 
+ebm_status ebm_check_disjoint(const void *a, size_t a_bytes,
+                              const char *a_name, const void *b,
+                              size_t b_bytes, const char *b_name)
+{
+    uintptr_t a_begin = (uintptr_t)a, b_begin = (uintptr_t)b;
+
+    if (a_begin < b_begin + b_bytes && b_begin < a_begin + a_bytes)
+        return ebm_fail(EBM_ERR_ARGUMENT,
+                        "%s and %s overlap in memory; pass separate buffers",
+                        a_name, b_name);
+    return EBM_OK;
+}
+
 ebm_status ebm_check_positive(float value, const char *name)
 {
     if (!(isfinite(value) && value > 0.0f))

@@ -47,6 +47,12 @@ ebm_status ebm_check_unit_interval(const float *values, size_t rows,
 ebm_status ebm_check_binary(const float *values, size_t rows, size_t cols,
                             const char *name);
 
+/* Fails with EBM_ERR_ARGUMENT if the byte ranges [a, a + a_bytes) and
+ * [b, b + b_bytes) overlap. */
+ebm_status ebm_check_disjoint(const void *a, size_t a_bytes,
+                              const char *a_name, const void *b,
+                              size_t b_bytes, const char *b_name);
+
 /* Fails with EBM_ERR_ARGUMENT unless value is finite and > 0. */
 ebm_status ebm_check_positive(float value, const char *name);
 

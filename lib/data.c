@@ -47,10 +47,10 @@ ebm_status ebm_data_binarize(ebm_data *data, ebm_binarize_mode mode,
         for (size_t i = 0; i < count; i++)
             values[i] = values[i] >= 0.5f ? 1.0f : 0.0f;
     } else {
-        /* Element (r, c) draws ebm_rng_uniform(seed, 0, r * cols + c),
-         * its row-major index; the bulk form computes each Philox block
-         * once for four elements. */
-        ebm_rng_bernoulli(seed, 0, 0, count, values, values);
+        /* Element (r, c) draws uniform r * cols + c, its row-major
+         * index, of stream EBM_STREAM_BINARIZE. */
+        ebm_rng_bernoulli(seed, EBM_STREAM_BINARIZE, 0, count, values,
+                          values);
     }
     return EBM_OK;
 }

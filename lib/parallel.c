@@ -17,8 +17,7 @@
 /* Largest number of pieces of one product. */
 #define EBM_GEMM_MAX_PIECES 64
 
-static int ebm_threads_setting; /* 0 until set or first used */
-static atomic_flag ebm_blas_configured = ATOMIC_FLAG_INIT;
+static atomic_int ebm_threads_setting; /* 0 until set or first used */
 
 static int default_thread_count(void)
 {
@@ -38,9 +37,9 @@ ebm_status ebm_set_threads(int n)
                         "thread count is %d; expected 0 (all processors) "
                         "to %d",
                         n, EBM_MAX_THREADS);
-    ebm_threads_setting = n == 0 ? omp_get_num_procs() : n;
-    if (ebm_threads_setting < 1)
-        ebm_threads_setting = 1;
+    if (n == 0)
+        n = omp_get_num_procs();
+    atomic_store(&ebm_threads_setting, n >= 1 ? n : 1);
     return EBM_OK;
 }
 
@@ -51,17 +50,23 @@ int ebm_get_threads(void)
 
 int ebm_thread_count(void)
 {
-    if (ebm_threads_setting == 0)
-        ebm_threads_setting = default_thread_count();
-    return ebm_threads_setting;
+    int n = atomic_load(&ebm_threads_setting);
+
+    if (n == 0) {
+        /* Threads that race here store the same value. */
+        n = default_thread_count();
+        atomic_store(&ebm_threads_setting, n);
+    }
+    return n;
 }
 
 /* OpenBLAS must not start threads of its own inside ours: its threaded
  * sgemm also changes the last bits of some products with the thread count
- * (OpenBLAS 0.3.21, 100 x 500 x 784). */
+ * (OpenBLAS 0.3.21 at 100 x 500 x 784; bench/openblas_bits.c measures
+ * it). Checked at every product, in case the application changed it. */
 static void configure_blas(void)
 {
-    if (!atomic_flag_test_and_set(&ebm_blas_configured))
+    if (openblas_get_num_threads() != 1)
         openblas_set_num_threads(1);
 }
 

@@ -209,6 +209,8 @@ ebm_status ebm_rbm_check_input(const ebm_rbm *rbm, const float *input,
     return ebm_check_batch(input, rows, cols, name);
 }
 
+#define EBM_MAX_INIT_STDDEV 1e30
+
 /* Mean activation of each column, clipped so that the logit stays within
  * +-log(999). */
 #define EBM_INIT_MIN_MEAN 0.001
@@ -233,7 +235,7 @@ static void set_visible_bias_from_data(ebm_rbm *rbm, const float *data,
 }
 
 /* W[j] ~ N(0, stddev^2) by Box-Muller on uniforms 2m and 2m + 1 of stream
- * 0 of seed, which give elements 2m and 2m + 1. */
+ * EBM_STREAM_INITIALIZE of seed, which give elements 2m and 2m + 1. */
 static void set_gaussian_weights(ebm_rbm *rbm, float stddev, uint64_t seed)
 {
     const double two_pi = 6.283185307179586;
@@ -244,7 +246,8 @@ static void set_gaussian_weights(ebm_rbm *rbm, float stddev, uint64_t seed)
         size_t take = ebm_min_size(256, count - start);
         size_t pairs = (take + 1) / 2;
 
-        ebm_rng_fill_uniform(seed, 0, start, 2 * pairs, uniforms);
+        ebm_rng_fill_uniform(seed, EBM_STREAM_INITIALIZE, start, 2 * pairs,
+                             uniforms);
         for (size_t m = 0; m < pairs; m++) {
             double radius = sqrt(-2.0 * log(uniforms[2 * m]));
             double angle = two_pi * uniforms[2 * m + 1];
@@ -264,10 +267,12 @@ ebm_status ebm_rbm_initialize(ebm_rbm *rbm, const float *data, size_t rows,
 
     if (status != EBM_OK)
         return status;
-    if (!(isfinite(weight_stddev) && weight_stddev >= 0.0f))
+    /* The largest Box-Muller radius is sqrt(-2 ln 2^-25) = 5.9, so this
+     * bound keeps every weight far from overflow. */
+    if (!(weight_stddev >= 0.0f && weight_stddev <= EBM_MAX_INIT_STDDEV))
         return ebm_fail(EBM_ERR_ARGUMENT,
-                        "weight_stddev is %g; expected a finite value >= 0",
-                        (double)weight_stddev);
+                        "weight_stddev is %g; expected a value in [0, %g]",
+                        (double)weight_stddev, EBM_MAX_INIT_STDDEV);
     if (rows > 0) {
         status = ebm_check_batch(data, rows, rbm->n_visible, "data");
         if (status != EBM_OK)

@@ -98,6 +98,25 @@ struct ebm_layer_args ebm_layer_packed(const ebm_rbm *rbm, bool to_visible,
 /* Public conditionals                                                      */
 /* ------------------------------------------------------------------------ */
 
+/* The input, prob and sample (if any) must not share memory. */
+static ebm_status check_buffers(const float *input, size_t input_count,
+                                const float *prob, const float *sample,
+                                size_t output_count)
+{
+    size_t in_bytes = input_count * sizeof(float);
+    size_t out_bytes = output_count * sizeof(float);
+    ebm_status status =
+        ebm_check_disjoint(input, in_bytes, "input", prob, out_bytes, "prob");
+
+    if (status == EBM_OK && sample != NULL)
+        status = ebm_check_disjoint(input, in_bytes, "input", sample,
+                                    out_bytes, "sample");
+    if (status == EBM_OK && sample != NULL)
+        status = ebm_check_disjoint(prob, out_bytes, "prob", sample,
+                                    out_bytes, "sample");
+    return status;
+}
+
 static ebm_status conditional(const ebm_rbm *rbm, bool to_visible,
                               const float *input, size_t rows,
                               float temperature, float *prob, float *sample,
@@ -121,6 +140,8 @@ static ebm_status conditional(const ebm_rbm *rbm, bool to_visible,
     if (status == EBM_OK)
         status = ebm_check_batch(input, rows, n_in,
                                  to_visible ? "hidden" : "visible");
+    if (status == EBM_OK)
+        status = check_buffers(input, rows * n_in, prob, sample, count);
     if (status != EBM_OK)
         return status;
 
@@ -233,21 +254,23 @@ ebm_status ebm_rbm_energy(const ebm_rbm *rbm, const float *visible,
     return EBM_OK;
 }
 
-/* Sum of softplus(pre[j] / T) over j, in double. */
+/* Sum of softplus(pre[j] / T) over j: 16 partial sums in double, so that
+ * the loop vectorises without reordering any sum. */
 EBM_KERNEL
 static double softplus_sum(const float *pre, size_t count, float temperature)
 {
-    float lanes[16] = {0};
+    double lanes[16] = {0};
     double sum = 0.0;
+    float inverse = 1.0f / temperature;
     size_t j = 0;
 
     for (; j + 16 <= count; j += 16)
         for (size_t l = 0; l < 16; l++)
-            lanes[l] += ebm_vsoftplus(pre[j + l] / temperature);
+            lanes[l] += ebm_vsoftplus(pre[j + l] * inverse);
     for (size_t l = 0; l < 16; l++)
         sum += lanes[l];
     for (; j < count; j++)
-        sum += ebm_vsoftplus(pre[j] / temperature);
+        sum += ebm_vsoftplus(pre[j] * inverse);
     return sum;
 }
 
@@ -337,11 +360,24 @@ ebm_status ebm_rbm_reconstruction_error(const ebm_rbm *rbm,
 /* Exact pseudo-log-likelihood                                              */
 /* ------------------------------------------------------------------------ */
 
-/* sum_j softplus(pre[j] + sign * w[j]), 16 lanes so that it vectorises
- * without reordering any sum. */
+/* softplus(pre[j]) for every j of a row. */
 EBM_KERNEL
-static double shifted_softplus_sum(const float *pre, const float *w,
-                                   float sign, size_t count)
+static void softplus_row(const float *pre, size_t count, float *out)
+{
+    for (size_t j = 0; j < count; j++)
+        out[j] = ebm_vsoftplus(pre[j]);
+}
+
+/*
+ * sum_j (softplus(pre[j] + sign w[j]) - base[j]) with base[j] =
+ * softplus(pre[j]). Each difference is at most |w[j]| (softplus is
+ * 1-Lipschitz), so summing differences, not the two large sums, keeps the
+ * float partial sums small and accurate. 16 lanes, so that the loop
+ * vectorises without reordering any sum.
+ */
+EBM_KERNEL
+static double flip_change(const float *pre, const float *base,
+                          const float *w, float sign, size_t count)
 {
     float lanes[16] = {0};
     double sum = 0.0;
@@ -349,11 +385,12 @@ static double shifted_softplus_sum(const float *pre, const float *w,
 
     for (; j + 16 <= count; j += 16)
         for (size_t l = 0; l < 16; l++)
-            lanes[l] += ebm_vsoftplus(pre[j + l] + sign * w[j + l]);
+            lanes[l] +=
+                ebm_vsoftplus(pre[j + l] + sign * w[j + l]) - base[j + l];
     for (size_t l = 0; l < 16; l++)
         sum += lanes[l];
     for (; j < count; j++)
-        sum += ebm_vsoftplus(pre[j] + sign * w[j]);
+        sum += ebm_vsoftplus(pre[j] + sign * w[j]) - base[j];
     return sum;
 }
 
@@ -361,13 +398,14 @@ struct pll_job {
     const ebm_rbm *rbm;
     const float *visible; /* first row of the chunk */
     const float *pre;     /* b + vW for the rows of the chunk */
+    float *base;          /* softplus(pre), same shape */
     double *out;          /* one value per row of the chunk */
 };
 
 /*
  * Flipping unit i (s = 1 - 2 v_i) changes the free energy by
- * F(v^(i)) - F(v) = -s a_i - (sum_k softplus(pre_k + s W_ik) - S0),
- * S0 = sum_k softplus(pre_k), and log P(v_i | v_-i) = log sigmoid of it.
+ * F(v^(i)) - F(v) = -s a_i - sum_k (softplus(pre_k + s W_ik) -
+ * softplus(pre_k)), and log P(v_i | v_-i) is log sigmoid of that change.
  */
 static void pll_rows(void *context, size_t begin, size_t end)
 {
@@ -378,15 +416,15 @@ static void pll_rows(void *context, size_t begin, size_t end)
     for (size_t r = begin; r < end; r++) {
         const float *v = job->visible + r * d;
         const float *pre = job->pre + r * k;
-        double base = softplus_sum(pre, k, 1.0f);
+        float *base = job->base + r * k;
         double total = 0.0;
 
+        softplus_row(pre, k, base);
         for (size_t i = 0; i < d; i++) {
             float sign = 1.0f - 2.0f * v[i];
-            double flipped =
-                shifted_softplus_sum(pre, rbm->weights + i * k, sign, k);
-            double delta =
-                -(double)sign * rbm->visible_bias[i] - (flipped - base);
+            double change =
+                flip_change(pre, base, rbm->weights + i * k, sign, k);
+            double delta = -(double)sign * rbm->visible_bias[i] - change;
 
             /* log sigmoid(delta) = -softplus(-delta), in double. */
             total -= delta < 0.0 ? -delta + log1p(exp(delta))
@@ -411,7 +449,7 @@ ebm_status ebm_rbm_pseudo_loglik(const ebm_rbm *rbm, const float *visible,
     d = rbm->n_visible;
     k = rbm->n_hidden;
     chunk = ebm_min_size(rows, EBM_ROW_CHUNK);
-    pre = ebm_alloc_floats(chunk * k);
+    pre = ebm_alloc_floats(2 * chunk * k);
     values = malloc(chunk * sizeof(*values));
     if (pre == NULL || values == NULL) {
         ebm_free_floats(pre);
@@ -422,7 +460,8 @@ ebm_status ebm_rbm_pseudo_loglik(const ebm_rbm *rbm, const float *visible,
 
     for (size_t begin = 0; begin < rows; begin += EBM_ROW_CHUNK) {
         size_t n = ebm_min_size(EBM_ROW_CHUNK, rows - begin);
-        struct pll_job job = {rbm, visible + begin * d, pre, values};
+        struct pll_job job = {rbm, visible + begin * d, pre, pre + chunk * k,
+                              values};
 
         hidden_preactivation(rbm, job.visible, n, pre);
         ebm_parallel_for(n, 4, pll_rows, &job);

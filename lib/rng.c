@@ -11,6 +11,7 @@
  */
 #include "rng.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core.h"
@@ -195,11 +196,15 @@ static philox_group_fn select_philox_group(void)
 static void philox_group(uint64_t seed, uint64_t stream, uint64_t group,
                          uint32_t words[GROUP_WORDS])
 {
-    static philox_group_fn version;
+    static _Atomic(philox_group_fn) chosen;
+    philox_group_fn version =
+        atomic_load_explicit(&chosen, memory_order_relaxed);
 
     /* Threads that race here store the same pointer. */
-    if (version == NULL)
+    if (version == NULL) {
         version = select_philox_group();
+        atomic_store_explicit(&chosen, version, memory_order_relaxed);
+    }
     version(seed, stream, group, words);
 }
 
