@@ -931,7 +931,8 @@ START_TEST(binarize_stochastic_definition)
     for (size_t r = 0; r < ROWS; r++) {
         for (size_t c = 0; c < COLS; c++) {
             float p = (float)(r * COLS + c) / (ROWS * COLS - 1);
-            float u = ebm_rng_uniform(1234, 0, r * COLS + c);
+            float u =
+                ebm_rng_uniform(1234, EBM_STREAM_BINARIZE, r * COLS + c);
 
             ck_assert_float_eq(values[r * COLS + c], u < p ? 1.0f : 0.0f);
         }
