@@ -151,6 +151,11 @@ EBM_API ebm_status ebm_set_threads(int n);
 /* Number of threads that libebm calls use. */
 EBM_API int ebm_get_threads(void);
 
+/* The BLAS that libebm runs on and the kernel it chose for this processor,
+ * e.g. "OpenBLAS 0.3.21 Cooperlake", for reports that should say where a
+ * result was computed. */
+EBM_API const char *ebm_blas_info(void);
+
 /* ------------------------------------------------------------------------ */
 /* Numerically safe scalar functions                                        */
 /* ------------------------------------------------------------------------ */

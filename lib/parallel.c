@@ -4,7 +4,9 @@
 #include <cblas.h>
 #include <omp.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core.h"
 
@@ -58,6 +60,32 @@ int ebm_thread_count(void)
         atomic_store(&ebm_threads_setting, n);
     }
     return n;
+}
+
+const char *ebm_blas_info(void)
+{
+    static char info[128];
+    static atomic_flag written = ATOMIC_FLAG_INIT;
+    static atomic_bool ready;
+    /* OpenBLAS's cblas.h defines OPENBLAS_VERSION as " OpenBLAS 0.3.21 ". */
+    const char *version = OPENBLAS_VERSION;
+    size_t length;
+
+    /* The first caller writes the string once; later callers wait for
+     * it. */
+    if (!atomic_flag_test_and_set(&written)) {
+        while (*version == ' ')
+            version++;
+        length = strlen(version);
+        while (length > 0 && version[length - 1] == ' ')
+            length--;
+        snprintf(info, sizeof(info), "%.*s %s", (int)length, version,
+                 openblas_get_corename());
+        atomic_store(&ready, true);
+    }
+    while (!atomic_load(&ready))
+        ;
+    return info;
 }
 
 /* OpenBLAS must not start threads of its own inside ours: its threaded

@@ -1,9 +1,9 @@
 #!/bin/sh
 # Sets up, builds, and trains a 500-hidden-unit RBM with PCD on the 10,000
 # bundled MNIST digits, printing held-out quality after every epoch. The
-# model is written to mnist-rbm.npz (override with EBM_DEMO_OUT).
+# model is written to mnist-rbm.npz (set EBM_DEMO_OUT to change the path).
 #
-# Usage: scripts/demo.sh [extra options for `ebm train`]
+# Usage: scripts/demo.sh
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -19,12 +19,18 @@ out=${EBM_DEMO_OUT:-mnist-rbm.npz}
     --hidden 500 --pcd 1 --chains 100 --epochs 10 \
     --batch 100 --lr 0.05 --momentum 0.5 --weight-decay 0.0001 \
     --seed 1 --valid-fraction 0.1 \
-    --out "$out" "$@"
+    --out "$out"
 
-# The model is a plain NumPy archive.
-/usr/bin/python3 -c "
+# The model is a plain NumPy archive; the path reaches Python as an
+# argument, never as source text.
+/usr/bin/python3 - "$out" <<'PYTHON'
+import sys
+
 import numpy
-model = numpy.load('$out')
-print('numpy.load(\"$out\"):',
-      ', '.join(f'{k} {model[k].dtype} {model[k].shape}' for k in model.files))
-"
+
+path = sys.argv[1]
+model = numpy.load(path)
+arrays = ", ".join(f"{name} {model[name].dtype} {model[name].shape}"
+                   for name in model.files)
+print(f"numpy.load({path!r}): {arrays}")
+PYTHON

@@ -4,15 +4,16 @@
 # nothing when everything is present, and it never prompts.
 #
 # Usage: scripts/setup.sh [--with-peers]
-#   --with-peers  also install scikit-learn and PyTorch (python3-sklearn,
-#                 python3-torch) for the peer comparison in bench/.
+#   --with-peers  also install scikit-learn, PyTorch and Fashion-MNIST
+#                 (python3-sklearn, python3-torch, dataset-fashion-mnist)
+#                 for the peer comparison bench/peers.py.
 set -eu
 
 packages="gcc pkg-config meson ninja-build libopenblas-dev liblapacke-dev
 check zlib1g-dev python3 python3-numpy"
 
 if [ "${1:-}" = "--with-peers" ]; then
-    packages="$packages python3-sklearn python3-torch"
+    packages="$packages python3-sklearn python3-torch dataset-fashion-mnist"
 fi
 
 missing=""
@@ -32,7 +33,8 @@ fi
 if [ "$(id -u)" -eq 0 ]; then
     sudo=""
 elif command -v sudo >/dev/null 2>&1; then
-    sudo="sudo"
+    # -n: fail instead of asking for a password.
+    sudo="sudo -n"
 else
     echo "setup: missing packages:$missing" >&2
     echo "setup: run this script as root or install sudo" >&2

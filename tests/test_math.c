@@ -393,6 +393,18 @@ START_TEST(parallel_for_covers_range_once)
 }
 END_TEST
 
+START_TEST(blas_info_names_backend)
+{
+    const char *info = ebm_blas_info();
+
+    printf("blas: %s\n", info);
+    ck_assert_ptr_nonnull(strstr(info, "OpenBLAS"));
+    /* Version and core name follow. */
+    ck_assert_uint_gt(strlen(info), strlen("OpenBLAS 0.0 x"));
+    ck_assert_ptr_eq(ebm_blas_info(), info);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("math");
@@ -413,6 +425,7 @@ int main(void)
     tcase_add_test(products, gemm_plan_pieces);
     tcase_add_test(products, gemm_same_bits_any_thread_count);
     tcase_add_test(products, parallel_for_covers_range_once);
+    tcase_add_test(products, blas_info_names_backend);
     suite_add_tcase(suite, functions);
     suite_add_tcase(suite, products);
     runner = srunner_create(suite);

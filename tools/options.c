@@ -223,13 +223,62 @@ static int reject_number(const char *command, const char *name,
     return CLI_EXIT_USAGE;
 }
 
-/* Parses a finite number with nothing before or after it. strtod alone
- * would skip leading spaces and accept "inf" and "nan". */
+/* Returns a pointer past the decimal digits at the start of text. */
+static const char *skip_digits(const char *text)
+{
+    while (isdigit((unsigned char)*text)) {
+        text++;
+    }
+    return text;
+}
+
+/*
+ * Returns whether text is a decimal number and nothing else: an optional
+ * sign, digits with at most one decimal point and at least one digit, and
+ * an optional exponent of 'e' or 'E', an optional sign and digits. This
+ * rejects what strtod also accepts: leading spaces, hexadecimal numbers
+ * such as 0x10, and the words inf, infinity and nan.
+ */
+static bool is_decimal_number(const char *text)
+{
+    const char *start = NULL;
+    const char *end = NULL;
+    size_t digits = 0;
+
+    if (*text == '+' || *text == '-') {
+        text++;
+    }
+    start = text;
+    end = skip_digits(text);
+    digits = (size_t)(end - start);
+    if (*end == '.') {
+        start = end + 1;
+        end = skip_digits(start);
+        digits += (size_t)(end - start);
+    }
+    if (digits == 0) {
+        return false;
+    }
+    if (*end == 'e' || *end == 'E') {
+        end++;
+        if (*end == '+' || *end == '-') {
+            end++;
+        }
+        start = end;
+        end = skip_digits(start);
+        if (end == start) {
+            return false;
+        }
+    }
+    return *end == '\0';
+}
+
+/* Parses a finite decimal number, as is_decimal_number defines it. */
 static bool parse_finite(const char *text, double *out)
 {
     char *end = NULL;
 
-    if (text[0] == '\0' || isspace((unsigned char)text[0])) {
+    if (!is_decimal_number(text)) {
         return false;
     }
     errno = 0;

@@ -57,7 +57,9 @@ int options_parse_size(const char *command, const char *name,
 int options_parse_u64(const char *command, const char *name,
                       const char *text, uint64_t *out);
 
-/* Parses a finite decimal number within range. */
+/* Parses a finite decimal number within range: an optional sign, digits
+ * with an optional decimal point, and an optional exponent such as e-3.
+ * Hexadecimal numbers, inf, nan and spaces are rejected. */
 int options_parse_double(const char *command, const char *name,
                          const char *text, option_range range,
                          double *out);
