@@ -193,7 +193,8 @@ EBM_API float ebm_softplus(float x);
  *   block = 16 * (index / 64) + index mod 16,   word = (index mod 64) / 16
  *
  * (so 16 consecutive indices use one word of 16 consecutive blocks, which
- * vectorises), as u = ((word >> 8) + 0.5) * 2^-24, strictly inside (0, 1).
+ * vectorises), as u = ((word >> 9) + 0.5) * 2^-23, which is exact in float
+ * and lies in [2^-24, 1 - 2^-24], strictly inside (0, 1).
  * A Bernoulli sample with probability p is 1 exactly when u < p.
  */
 typedef struct ebm_rng {

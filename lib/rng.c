@@ -263,8 +263,10 @@ void ebm_rng_fill_words(uint64_t seed, uint64_t stream, uint64_t first,
 
 static inline float word_to_uniform(uint32_t word)
 {
-    /* The top 24 bits fit a float exactly, and so does adding 0.5. */
-    return ((float)(int32_t)(word >> 8) + 0.5f) * 0x1p-24f;
+    /* The top 23 bits plus 0.5 need 24 significant bits, which a float
+     * holds exactly, so u lies in [2^-24, 1 - 2^-24]. (24 bits plus 0.5
+     * would need 25 and round up to 1 at the top.) */
+    return ((float)(int32_t)(word >> 9) + 0.5f) * 0x1p-23f;
 }
 
 EBM_KERNEL

@@ -1221,6 +1221,66 @@ START_TEST(softplus_underflow_sweep)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* Sampling beyond the first chunk of rows                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The conditionals process rows in chunks of 1,024 (EBM_ROW_CHUNK in
+ * lib/rbm_internal.h). 2,600 rows make two whole chunks and a partial one.
+ * Every sample must still use the uniform of its own row, index
+ * r * cols + c of the whole output, and every probability must be that of
+ * its own row.
+ */
+START_TEST(sampling_beyond_first_chunk)
+{
+    const size_t rows = 2600;
+    const uint64_t rng_seed = 3003;
+    const uint64_t first_stream = 5;
+    printf("  rng seed=%llu stream=%llu, data seed=%llu, %zu rows\n",
+           (unsigned long long)rng_seed, (unsigned long long)first_stream,
+           (unsigned long long)rng_seed, rows);
+    test_model model;
+    test_model_random(&model, 0);
+    size_t d = model.n_visible;
+    size_t k = model.n_hidden;
+    float *visible = checked_malloc(rows * d * sizeof(float));
+    ref_rng data_rng;
+    ref_rng_seed(&data_rng, rng_seed);
+    for (size_t i = 0; i < rows * d; i++) {
+        visible[i] = (float)ref_rng_uniform(&data_rng);
+    }
+    float *hprob = checked_malloc(rows * k * sizeof(float));
+    float *hsample = checked_malloc(rows * k * sizeof(float));
+    float *vprob = checked_malloc(rows * d * sizeof(float));
+    float *vsample = checked_malloc(rows * d * sizeof(float));
+    ebm_rng rng;
+    ck_assert_int_eq(ebm_rng_init(&rng, rng_seed), EBM_OK);
+    rng.stream = first_stream;
+
+    ck_assert_int_eq(ebm_rbm_hidden_given_visible(model.rbm, visible, rows,
+                                                  1.0f, hprob, hsample, &rng),
+                     EBM_OK);
+    ck_assert_uint_eq(rng.stream, first_stream + 1);
+    check_samples(hprob, hsample, rows, k, rng_seed, first_stream);
+    check_hidden_conditional(&model, visible, rows, 1.0f);
+
+    ck_assert_int_eq(ebm_rbm_visible_given_hidden(model.rbm, hsample, rows,
+                                                  2.0f, vprob, vsample, &rng),
+                     EBM_OK);
+    ck_assert_uint_eq(rng.stream, first_stream + 2);
+    check_samples(vprob, vsample, rows, d, rng_seed, first_stream + 1);
+    check_visible_conditional(&model, hsample, rows, 2.0f);
+
+    free(visible);
+    free(hprob);
+    free(hsample);
+    free(vprob);
+    free(vsample);
+    test_model_free(&model);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 
 static void add_case(Suite *suite, const char *name, const TTest *test)
 {
@@ -1270,6 +1330,8 @@ int main(void)
     add_case(suite, "log_sigmoid_underflow_sweep",
              log_sigmoid_underflow_sweep);
     add_case(suite, "softplus_underflow_sweep", softplus_underflow_sweep);
+    add_case(suite, "sampling_beyond_first_chunk",
+             sampling_beyond_first_chunk);
 
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_VERBOSE);

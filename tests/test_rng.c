@@ -49,7 +49,10 @@ static float uniform_by_definition(uint64_t seed, uint64_t stream,
     uint32_t out[4];
 
     ebm_philox4x32_10(counter, key, out);
-    return ((float)(out[(index % 64) / 16] >> 8) + 0.5f) / 16777216.0f;
+    /* In double, where the formula is exact, then converted: a float
+     * result that differed from it would show. */
+    return (float)(((double)(out[(index % 64) / 16] >> 9) + 0.5) /
+                   8388608.0);
 }
 
 START_TEST(uniform_matches_definition)
@@ -110,6 +113,30 @@ START_TEST(vector_versions_match_plain)
                 ebm_rng_check_versions(seeds[s], 3 + s, groups[g]), 0);
     printf("vector_versions_match_plain: %d vector versions compared\n",
            ebm_rng_check_versions(1, 1, 1));
+}
+END_TEST
+
+/* The largest and smallest words give the ends of the range, never 0 or
+ * 1: u is ((word >> 9) + 0.5) 2^-23. */
+START_TEST(uniform_extremes_inside_interval)
+{
+    const uint64_t n = (uint64_t)1 << 26;
+    float lowest = 1.0f, highest = 0.0f;
+    float *u = malloc(4096 * sizeof(*u));
+
+    ck_assert_ptr_nonnull(u);
+    /* 2^26 draws meet words >> 9 of 0 and of 2^23 - 1 with probability
+     * 1 - (1 - 2^-23)^(2^26), above 0.9996 each. */
+    for (uint64_t start = 0; start < n; start += 4096) {
+        ebm_rng_fill_uniform(9, 0, start, 4096, u);
+        for (size_t i = 0; i < 4096; i++) {
+            lowest = u[i] < lowest ? u[i] : lowest;
+            highest = u[i] > highest ? u[i] : highest;
+        }
+    }
+    ck_assert_float_eq(lowest, 0x1p-24f);
+    ck_assert_float_eq(highest, 1.0f - 0x1p-24f);
+    free(u);
 }
 END_TEST
 
@@ -199,6 +226,7 @@ int main(void)
     tcase_add_test(tc, uniform_matches_definition);
     tcase_add_test(tc, bulk_fill_matches_single_draws);
     tcase_add_test(tc, vector_versions_match_plain);
+    tcase_add_test(tc, uniform_extremes_inside_interval);
     tcase_add_test(tc, uniform_open_interval_and_moments);
     tcase_add_test(tc, uniform_bins_chi_square);
     tcase_add_test(tc, streams_and_seeds_differ);

@@ -1681,6 +1681,635 @@ START_TEST(trainer_memory_matches_formula)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* CD-1 with literal numbers                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One CD-1 update of a 2 x 3 model, with every intermediate value written
+ * out as a literal. tests/data/hand_cd1.py produced the numbers: it
+ * implements Philox4x32-10 and the documented update in Python, in double,
+ * independently of the library, and chose the seed below as the first
+ * from 101 on whose 10 samples every |u - p| is at least 0.02. Rerun it
+ * after changing the model, the batch or the settings here.
+ *
+ * Every activation is a sum of multiples of 1/4, exact in float, so the
+ * library's probabilities are within a few float ulp (below 3e-7) of the
+ * exact values. The gradient adds the rounding of a mean of 2 products and
+ * the update a few more roundings of values below 2, each under 2.4e-7.
+ * 1e-6 covers the sum of these with a margin, while a wrong sample moves a
+ * gradient by at least 0.16.
+ */
+#define LITERAL_TOLERANCE 1e-6
+
+static const uint64_t LITERAL_SEED = 101;
+static const float LITERAL_W[2 * 3] = {0.5f, -0.75f, 0.25f,
+                                       -0.5f, 1.0f, 0.75f};
+static const float LITERAL_A[2] = {0.25f, -0.5f};
+static const float LITERAL_B[3] = {-0.25f, 0.5f, 0.0f};
+static const float LITERAL_X[2 * 2] = {1.0f, 0.0f,
+                                       1.0f, 1.0f};
+static const float LITERAL_LEARNING_RATE = 0.125f;
+static const float LITERAL_MOMENTUM = 0.5f;
+static const float LITERAL_DECAY = 0.0625f;
+
+/* seed 101, smallest |u - p| = 0.0508 */
+/* P(h | X), 2 x 3 */
+static const double HAND_CD1_HIDDEN_PROB[6] = {
+    0.56217650088579807, 0.43782349911420193, 0.56217650088579807,
+    0.43782349911420193, 0.67917869917539297, 0.7310585786300049,
+};
+/* uniforms of stream 0 for H, index r * 3 + k */
+static const double HAND_CD1_HIDDEN_UNIFORM[6] = {
+    0.69411438703536987, 0.33214694261550903, 0.070640504360198975,
+    0.56784111261367798, 0.52649432420730591, 0.063895046710968018,
+};
+/* H: 1 where u < p */
+static const double HAND_CD1_HIDDEN_SAMPLE[6] = {
+    0, 1, 1,
+    0, 1, 1,
+};
+/* P(v | H), 2 x 2 */
+static const double HAND_CD1_VISIBLE_PROB[4] = {
+    0.43782349911420193, 0.77729986117469108,
+    0.43782349911420193, 0.77729986117469108,
+};
+/* uniforms of stream 1 for V, index r * 2 + i */
+static const double HAND_CD1_VISIBLE_UNIFORM[4] = {
+    0.071351468563079834, 0.72652238607406616,
+    0.62999886274337769, 0.4690890908241272,
+};
+/* V: 1 where u < p */
+static const double HAND_CD1_VISIBLE_SAMPLE[4] = {
+    1, 1,
+    0, 1,
+};
+/* P(h | V), 2 x 3 */
+static const double HAND_CD1_NEGATIVE_PROB[6] = {
+    0.43782349911420193, 0.67917869917539297, 0.7310585786300049,
+    0.32082130082460703, 0.81757447619364365, 0.67917869917539297,
+};
+/* grad_W, 2 x 3 */
+static const double HAND_CD1_GRAD_W[6] = {
+    0.28108825044289903, 0.21891174955710091, 0.28108825044289903,
+    -0.16041065041230351, -0.40878723809682183, -0.33958934958769643,
+};
+/* grad_a */
+static const double HAND_CD1_GRAD_A[2] = {
+    0.5, -0.5,
+};
+/* grad_b */
+static const double HAND_CD1_GRAD_B[3] = {
+    0.12067760003059552, -0.18987548853972092, -0.058501099144797397,
+};
+/* W after the step, 2 x 3 */
+static const double HAND_CD1_NEW_W[6] = {
+    0.53122978130536236, -0.71677665630536236, 0.28318290630536236,
+    -0.51614508130153791, 0.9410890952378973, 0.70169195630153791,
+};
+/* a after the step */
+static const double HAND_CD1_NEW_A[2] = {
+    0.3125, -0.5625,
+};
+/* b after the step */
+static const double HAND_CD1_NEW_B[3] = {
+    -0.23491529999617555, 0.47626556393253489, -0.0073126373930996746,
+};
+
+/* Asserts |got[i] - expected[i]| <= LITERAL_TOLERANCE for i < count. */
+static void check_literals(const char *what, const float *got,
+                           const double *expected, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        ck_assert_msg(fabs(got[i] - expected[i]) <= LITERAL_TOLERANCE,
+                      "%s[%zu] = %.9g, expected %.9g (tolerance %g)", what,
+                      i, (double)got[i], expected[i], LITERAL_TOLERANCE);
+    }
+}
+
+/* Asserts got[i] == expected[i] exactly, for samples. */
+static void check_literal_samples(const char *what, const float *got,
+                                  const double *expected, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        ck_assert_msg(got[i] == expected[i], "%s[%zu] = %g, expected %g",
+                      what, i, (double)got[i], expected[i]);
+    }
+}
+
+static ebm_train_config literal_config(void)
+{
+    ebm_train_config config = default_config();
+    config.method = EBM_CD;
+    config.gibbs_steps = 1;
+    config.batch_size = 2;
+    config.learning_rate = LITERAL_LEARNING_RATE;
+    config.momentum = LITERAL_MOMENTUM;
+    config.weight_decay = LITERAL_DECAY;
+    config.seed = LITERAL_SEED;
+    return config;
+}
+
+START_TEST(cd1_literal_values)
+{
+    printf("  trainer seed=%llu\n", (unsigned long long)LITERAL_SEED);
+
+    /* The uniforms of streams 0 and 1. The documented value
+     * ((word >> 9) + 0.5) 2^-23 is exact in float, so they must match the
+     * literals exactly. */
+    for (size_t index = 0; index < 6; index++) {
+        float u = ebm_rng_uniform(LITERAL_SEED, 0, index);
+        ck_assert_msg((double)u == HAND_CD1_HIDDEN_UNIFORM[index],
+                      "uniform %zu of stream 0 is %.17g, expected %.17g",
+                      index, (double)u, HAND_CD1_HIDDEN_UNIFORM[index]);
+    }
+    for (size_t index = 0; index < 4; index++) {
+        float u = ebm_rng_uniform(LITERAL_SEED, 1, index);
+        ck_assert_msg((double)u == HAND_CD1_VISIBLE_UNIFORM[index],
+                      "uniform %zu of stream 1 is %.17g, expected %.17g",
+                      index, (double)u, HAND_CD1_VISIBLE_UNIFORM[index]);
+    }
+
+    /* The chain, one conditional at a time, from the literal inputs. */
+    ebm_rbm *rbm = make_rbm(2, 3, LITERAL_W, LITERAL_A, LITERAL_B);
+    ebm_rng rng;
+    ck_assert_int_eq(ebm_rng_init(&rng, LITERAL_SEED), EBM_OK);
+    float prob[6];
+    float sample[6];
+    ck_assert_int_eq(ebm_rbm_hidden_given_visible(rbm, LITERAL_X, 2, 1.0f,
+                                                  prob, sample, &rng),
+                     EBM_OK);
+    check_literals("P(h | X)", prob, HAND_CD1_HIDDEN_PROB, 6);
+    check_literal_samples("H", sample, HAND_CD1_HIDDEN_SAMPLE, 6);
+
+    float hidden[6];
+    for (size_t i = 0; i < 6; i++) {
+        hidden[i] = (float)HAND_CD1_HIDDEN_SAMPLE[i];
+    }
+    ck_assert_int_eq(ebm_rbm_visible_given_hidden(rbm, hidden, 2, 1.0f, prob,
+                                                  sample, &rng),
+                     EBM_OK);
+    check_literals("P(v | H)", prob, HAND_CD1_VISIBLE_PROB, 4);
+    check_literal_samples("V", sample, HAND_CD1_VISIBLE_SAMPLE, 4);
+
+    float visible[4];
+    for (size_t i = 0; i < 4; i++) {
+        visible[i] = (float)HAND_CD1_VISIBLE_SAMPLE[i];
+    }
+    ck_assert_int_eq(ebm_rbm_hidden_given_visible(rbm, visible, 2, 1.0f,
+                                                  prob, NULL, NULL),
+                     EBM_OK);
+    check_literals("P(h | V)", prob, HAND_CD1_NEGATIVE_PROB, 6);
+
+    /* The gradient of a fresh trainer, which uses streams 0 and 1. */
+    ebm_train_config config = literal_config();
+    ebm_rbm_trainer *trainer = NULL;
+    ck_assert_int_eq(ebm_rbm_trainer_create(rbm, &config, &trainer), EBM_OK);
+    float grad_w[6];
+    float grad_a[2];
+    float grad_b[3];
+    ck_assert_int_eq(ebm_rbm_trainer_gradient(trainer, rbm, LITERAL_X, 2,
+                                              grad_w, grad_a, grad_b),
+                     EBM_OK);
+    check_literals("grad_w", grad_w, HAND_CD1_GRAD_W, 6);
+    check_literals("grad_a", grad_a, HAND_CD1_GRAD_A, 2);
+    check_literals("grad_b", grad_b, HAND_CD1_GRAD_B, 3);
+    ebm_rbm_trainer_destroy(trainer);
+
+    /* One step of another fresh trainer. */
+    ck_assert_int_eq(ebm_rbm_trainer_create(rbm, &config, &trainer), EBM_OK);
+    ck_assert_int_eq(ebm_rbm_trainer_step(trainer, rbm, LITERAL_X, 2),
+                     EBM_OK);
+    check_literals("new W", ebm_rbm_weights(rbm), HAND_CD1_NEW_W, 6);
+    check_literals("new a", ebm_rbm_visible_bias(rbm), HAND_CD1_NEW_A, 2);
+    check_literals("new b", ebm_rbm_hidden_bias(rbm), HAND_CD1_NEW_B, 3);
+    ebm_rbm_trainer_destroy(trainer);
+    ebm_rbm_destroy(rbm);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Epoch shuffle of ebm_rbm_trainer_fit                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Raw Philox word behind uniform `index` of (seed, stream), from the
+ * definition at ebm_rng in ebm.h: word (index mod 64) / 16 of block
+ * 16 (index / 64) + index mod 16. */
+static uint32_t philox_word(uint64_t seed, uint64_t stream, uint64_t index)
+{
+    uint64_t block = 16 * (index / 64) + index % 16;
+    uint32_t counter[4] = {(uint32_t)block, (uint32_t)(block >> 32),
+                           (uint32_t)stream, (uint32_t)(stream >> 32)};
+    uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+    uint32_t out[4];
+    ebm_philox4x32_10(counter, key, out);
+    return out[(index % 64) / 16];
+}
+
+/* The row order of one epoch as docs/training.md defines it: from the
+ * identity, for i = rows - 1 down to 1, position i swaps with w mod
+ * (i + 1), w the word behind uniform rows - 1 - i of the stream. */
+static void documented_order(uint64_t seed, uint64_t stream, size_t rows,
+                             size_t *order)
+{
+    for (size_t i = 0; i < rows; i++) {
+        order[i] = i;
+    }
+    for (size_t i = rows - 1; i >= 1; i--) {
+        uint32_t w = philox_word(seed, stream, rows - 1 - i);
+        size_t j = (size_t)(w % (uint64_t)(i + 1));
+        size_t row = order[i];
+        order[i] = order[j];
+        order[j] = row;
+    }
+}
+
+/* Row orders a test replays: the documented one, and two wrong ones that
+ * the tests must tell apart from it. */
+typedef enum order_kind {
+    ORDER_DOCUMENTED, /* a new documented order each epoch */
+    ORDER_IDENTITY,   /* no shuffle */
+    ORDER_REPEATED    /* the first epoch's order in every epoch */
+} order_kind;
+
+/* The order of epoch `epoch` (0-based) of a fit whose shuffles used the
+ * streams in shuffle_streams. */
+static void epoch_order(order_kind kind, uint64_t seed,
+                        const uint64_t *shuffle_streams, unsigned epoch,
+                        size_t rows, size_t *order)
+{
+    if (kind == ORDER_IDENTITY) {
+        for (size_t i = 0; i < rows; i++) {
+            order[i] = i;
+        }
+        return;
+    }
+    unsigned source = kind == ORDER_REPEATED ? 0 : epoch;
+    documented_order(seed, shuffle_streams[source], rows, order);
+}
+
+/*
+ * A D = 8, K = 5 model in which every activation of binary units is an
+ * odd multiple of 150: biases +-150 and weights +-300, signs from
+ * splitmix64. sigmoid(+-150) is exactly 1 or 0 in float, so every sample
+ * is determined whatever its uniform, and a step trainer reproduces fit
+ * bit for bit without sharing its stream positions.
+ * Uniforms lie in [2^-24, 1 - 2^-24], so p = 0 and p = 1 give their
+ * sample whatever the draw. Training moves each
+ * parameter by at most learning_rate / (1 - momentum) = 0.05 per update
+ * (gradients lie in [-1, 1]), under 2.2 in the 44 updates of the test, so
+ * every activation stays above 130 in magnitude and saturated.
+ */
+static ebm_rbm *saturated_sign_model(uint64_t seed)
+{
+    enum { D = 8, K = 5 };
+    printf("  saturated model D=%d K=%d, sign seed=%llu\n", D, K,
+           (unsigned long long)seed);
+    ref_rng rng;
+    ref_rng_seed(&rng, seed);
+    float w[D * K];
+    float a[D];
+    float b[K];
+    for (size_t p = 0; p < D * K; p++) {
+        w[p] = ref_rng_next(&rng) % 2 == 0 ? 300.0f : -300.0f;
+    }
+    for (size_t i = 0; i < D; i++) {
+        a[i] = ref_rng_next(&rng) % 2 == 0 ? 150.0f : -150.0f;
+    }
+    for (size_t j = 0; j < K; j++) {
+        b[j] = ref_rng_next(&rng) % 2 == 0 ? 150.0f : -150.0f;
+    }
+    return make_rbm(D, K, w, a, b);
+}
+
+/* Asserts that every conditional of binary input is exactly 0 or 1. */
+static void assert_saturated(const ebm_rbm *rbm)
+{
+    size_t d = 0;
+    size_t k = 0;
+    ck_assert_int_eq(ebm_rbm_shape(rbm, &d, &k), EBM_OK);
+    float input[16];
+    float prob[16];
+    for (uint64_t bits = 0; bits < ((uint64_t)1 << d); bits++) {
+        ref_unpack_bits(bits, d, input);
+        ck_assert_int_eq(ebm_rbm_hidden_given_visible(rbm, input, 1, 1.0f,
+                                                      prob, NULL, NULL),
+                         EBM_OK);
+        for (size_t j = 0; j < k; j++) {
+            ck_assert_msg(prob[j] == 0.0f || prob[j] == 1.0f,
+                          "P(h_%zu | v = %llu) = %.9g is not saturated", j,
+                          (unsigned long long)bits, (double)prob[j]);
+        }
+    }
+    for (uint64_t bits = 0; bits < ((uint64_t)1 << k); bits++) {
+        ref_unpack_bits(bits, k, input);
+        ck_assert_int_eq(ebm_rbm_visible_given_hidden(rbm, input, 1, 1.0f,
+                                                      prob, NULL, NULL),
+                         EBM_OK);
+        for (size_t i = 0; i < d; i++) {
+            ck_assert_msg(prob[i] == 0.0f || prob[i] == 1.0f,
+                          "P(v_%zu | h = %llu) = %.9g is not saturated", i,
+                          (unsigned long long)bits, (double)prob[i]);
+        }
+    }
+}
+
+/* Runs ebm_rbm_trainer_step on the batches of each epoch in the given
+ * order, the last batch of an epoch holding the remainder. */
+static ebm_rbm *step_in_order(uint64_t model_seed, const float *data,
+                              size_t rows, size_t d,
+                              const ebm_train_config *config, unsigned epochs,
+                              order_kind kind,
+                              const uint64_t *shuffle_streams)
+{
+    ebm_rbm *rbm = saturated_sign_model(model_seed);
+    ebm_rbm_trainer *trainer = NULL;
+    ck_assert_int_eq(ebm_rbm_trainer_create(rbm, config, &trainer), EBM_OK);
+    size_t *order = checked_calloc(rows, sizeof(size_t));
+    float *batch = checked_calloc(config->batch_size * d, sizeof(float));
+    for (unsigned epoch = 0; epoch < epochs; epoch++) {
+        epoch_order(kind, config->seed, shuffle_streams, epoch, rows, order);
+        for (size_t begin = 0; begin < rows; begin += config->batch_size) {
+            size_t n = rows - begin < config->batch_size ? rows - begin
+                                                         : config->batch_size;
+            for (size_t r = 0; r < n; r++) {
+                memcpy(batch + r * d, data + order[begin + r] * d,
+                       d * sizeof(float));
+            }
+            ck_assert_int_eq(ebm_rbm_trainer_step(trainer, rbm, batch, n),
+                             EBM_OK);
+        }
+    }
+    free(batch);
+    free(order);
+    ebm_rbm_trainer_destroy(trainer);
+    return rbm;
+}
+
+/*
+ * Two epochs of fit on the saturated model equal steps on the batches in
+ * the documented order, bit for bit. The shuffle of epoch e uses stream
+ * e (1 + 2 U): a fresh trainer starts at stream 0, and each epoch takes
+ * one stream for its shuffle and two for each of its U CD-1 updates. 150
+ * rows reach uniform 148 of the shuffle stream, so every word of the first
+ * three Philox groups is used. With momentum, the result depends on the
+ * order of the batches and on which rows share a batch. The test also
+ * shows that no shuffle, or the first order repeated, gives another
+ * model.
+ */
+START_TEST(fit_order_matches_shuffle)
+{
+    enum { D = 8, ROWS = 150, BATCH = 7, EPOCHS = 2 };
+    const uint64_t model_seed = 7801;
+    const uint64_t data_seed = 7802;
+    const size_t updates = (ROWS + BATCH - 1) / BATCH;
+    float *data = checked_calloc(ROWS * D, sizeof(float));
+    ref_rng rng;
+    ref_rng_seed(&rng, data_seed);
+    ref_random_binary(&rng, data, ROWS * D, 0.5);
+
+    ebm_train_config config = default_config();
+    config.method = EBM_CD;
+    config.gibbs_steps = 1;
+    config.batch_size = BATCH;
+    config.learning_rate = 0.005f;
+    config.momentum = 0.9f;
+    config.weight_decay = 0.0001f;
+    config.seed = 7803;
+    uint64_t shuffle_streams[EPOCHS];
+    for (unsigned e = 0; e < EPOCHS; e++) {
+        shuffle_streams[e] = e * (1 + 2 * updates);
+    }
+    printf("  data seed=%llu, trainer seed=%llu, shuffle streams %llu and "
+           "%llu\n", (unsigned long long)data_seed,
+           (unsigned long long)config.seed,
+           (unsigned long long)shuffle_streams[0],
+           (unsigned long long)shuffle_streams[1]);
+
+    ebm_rbm *fitted = saturated_sign_model(model_seed);
+    ebm_rbm_trainer *trainer = NULL;
+    ck_assert_int_eq(ebm_rbm_trainer_create(fitted, &config, &trainer),
+                     EBM_OK);
+    ebm_status status = ebm_rbm_trainer_fit(trainer, fitted, data, ROWS,
+                                            EPOCHS, NULL, NULL);
+    ck_assert_msg(status == EBM_OK, "fit: %s (%s)", ebm_status_name(status),
+                  ebm_last_error());
+    ebm_rbm_trainer_destroy(trainer);
+    assert_saturated(fitted);
+
+    ebm_rbm *documented = step_in_order(model_seed, data, ROWS, D, &config,
+                                        EPOCHS, ORDER_DOCUMENTED,
+                                        shuffle_streams);
+    assert_models_identical(fitted, documented,
+                            "fit vs steps in the documented order");
+
+    /* The two epochs used different orders, and neither a missing shuffle
+     * nor a repeated order gives the same model. */
+    size_t first[ROWS];
+    size_t second[ROWS];
+    documented_order(config.seed, shuffle_streams[0], ROWS, first);
+    documented_order(config.seed, shuffle_streams[1], ROWS, second);
+    ck_assert_msg(memcmp(first, second, sizeof first) != 0,
+                  "the two epochs' documented orders are equal");
+    const order_kind wrong[] = {ORDER_IDENTITY, ORDER_REPEATED};
+    const char *wrong_names[] = {"no shuffle", "the first order repeated"};
+    for (size_t w = 0; w < 2; w++) {
+        ebm_rbm *other = step_in_order(model_seed, data, ROWS, D, &config,
+                                       EPOCHS, wrong[w], shuffle_streams);
+        snapshot shot = take_snapshot(other);
+        ck_assert_msg(!snapshot_matches(&shot, documented),
+                      "steps with %s give the documented model, so the "
+                      "comparison above cannot detect it", wrong_names[w]);
+        free(shot.values);
+        ebm_rbm_destroy(other);
+    }
+    ebm_rbm_destroy(documented);
+    ebm_rbm_destroy(fitted);
+    free(data);
+}
+END_TEST
+
+#define FIT_REPLAY_EPOCHS 2
+
+/* Parameters after each epoch, recorded by the epoch callback. */
+typedef struct epoch_params {
+    unsigned calls;
+    snapshot after[FIT_REPLAY_EPOCHS];
+} epoch_params;
+
+static int record_params(const ebm_rbm *rbm, const ebm_epoch_report *report,
+                         void *user_data)
+{
+    (void)report;
+    epoch_params *record = user_data;
+    if (record->calls < FIT_REPLAY_EPOCHS) {
+        record->after[record->calls] = take_snapshot(rbm);
+    }
+    record->calls++;
+    return 0;
+}
+
+/*
+ * Replays ebm_rbm_trainer_fit with the documented algorithm: each epoch
+ * takes the trainer's next stream for its shuffle, then runs the replayed
+ * updates (replay_gradient and the step formula) on the batches in the
+ * order `kind`. Writes the parameters after each epoch to
+ * after[epoch][count] and returns the smallest |u - p| of every sample.
+ */
+static double replay_fit(const random_setup *setup, size_t rows,
+                         const ebm_train_config *config, order_kind kind,
+                         double after[FIT_REPLAY_EPOCHS][64])
+{
+    size_t d = setup->d;
+    size_t k = setup->k;
+    size_t count = d * k + d + k;
+    ck_assert_uint_le(count, 64);
+    replay rp = {0};
+    rp.d = d;
+    rp.k = k;
+    rp.params = checked_calloc(count, sizeof(float));
+    rp.velocity = checked_calloc(count, sizeof(double));
+    memcpy(rp.params, setup->w, d * k * sizeof(float));
+    memcpy(rp.params + d * k, setup->a, d * sizeof(float));
+    memcpy(rp.params + d * k + d, setup->b, k * sizeof(float));
+    rp.seed = config->seed;
+    rp.min_margin = INFINITY;
+    double *grad = checked_calloc(count, sizeof(double));
+    size_t *order = checked_calloc(rows, sizeof(size_t));
+    float *batch = checked_calloc(config->batch_size * d, sizeof(float));
+    uint64_t shuffle_streams[FIT_REPLAY_EPOCHS];
+
+    for (unsigned epoch = 0; epoch < FIT_REPLAY_EPOCHS; epoch++) {
+        shuffle_streams[epoch] = rp.stream++;
+        epoch_order(kind, rp.seed, shuffle_streams, epoch, rows, order);
+        for (size_t begin = 0; begin < rows; begin += config->batch_size) {
+            size_t n = rows - begin < config->batch_size ? rows - begin
+                                                         : config->batch_size;
+            for (size_t r = 0; r < n; r++) {
+                memcpy(batch + r * d, setup->data + order[begin + r] * d,
+                       d * sizeof(float));
+            }
+            replay_gradient(&rp, config, batch, n, grad);
+            for (size_t p = 0; p < count; p++) {
+                double decay = p < d * k ? config->weight_decay * rp.params[p]
+                                         : 0.0;
+                rp.velocity[p] = config->momentum * rp.velocity[p] +
+                                 config->learning_rate * (grad[p] - decay);
+                rp.params[p] = (float)(rp.params[p] + rp.velocity[p]);
+            }
+        }
+        for (size_t p = 0; p < count; p++) {
+            after[epoch][p] = rp.params[p];
+        }
+    }
+    free(batch);
+    free(order);
+    free(grad);
+    free(rp.params);
+    free(rp.velocity);
+    return rp.min_margin;
+}
+
+/*
+ * Two epochs of fit against the documented algorithm replayed in full, on
+ * a model whose samples depend on the uniforms: the shuffle stream of each
+ * epoch, the streams of the updates that follow it, and the order. A step
+ * trainer cannot replay this bit for bit, because a CD trainer's stream
+ * advances by 2k per public call and the shuffle takes one stream. 70 rows
+ * in batches of 16 (four full batches and one of 6) reach uniform 68 of
+ * the shuffle stream. The tolerance is that of compare_outcomes in step
+ * mode, with one GRADIENT_TOLERANCE per update so far.
+ */
+START_TEST(fit_epochs_match_replay)
+{
+    enum { ROWS = 70 };
+    random_setup setup = make_setup(3, 4, 1.0f, ROWS, 7811);
+    size_t count = 3 * 4 + 3 + 4;
+    ebm_train_config config = default_config();
+    config.method = EBM_CD;
+    config.gibbs_steps = 1;
+    config.batch_size = 16;
+    config.learning_rate = 0.1f;
+    config.momentum = 0.5f;
+    config.weight_decay = 0.001f;
+    const size_t updates_per_epoch = (ROWS + 15) / 16;
+
+    double expected[FIT_REPLAY_EPOCHS][64];
+    uint64_t seed = 7812;
+    double margin = 0.0;
+    for (; seed < 7812 + 1000; seed++) {
+        config.seed = seed;
+        margin = replay_fit(&setup, ROWS, &config, ORDER_DOCUMENTED,
+                            expected);
+        if (margin >= MIN_MARGIN) {
+            break;
+        }
+    }
+    ck_assert_msg(margin >= MIN_MARGIN, "no trainer seed in [7812, 8812) "
+                  "keeps every |u - p| >= %g", MIN_MARGIN);
+    printf("  trainer seed=%llu (smallest |u - p| = %.3g)\n",
+           (unsigned long long)seed, margin);
+
+    ebm_rbm *rbm = make_rbm(3, 4, setup.w, setup.a, setup.b);
+    ebm_rbm_trainer *trainer = NULL;
+    ck_assert_int_eq(ebm_rbm_trainer_create(rbm, &config, &trainer), EBM_OK);
+    epoch_params record = {0};
+    ebm_status status = ebm_rbm_trainer_fit(trainer, rbm, setup.data, ROWS,
+                                            FIT_REPLAY_EPOCHS, record_params,
+                                            &record);
+    ck_assert_msg(status == EBM_OK, "fit: %s (%s)", ebm_status_name(status),
+                  ebm_last_error());
+    ck_assert_uint_eq(record.calls, FIT_REPLAY_EPOCHS);
+
+    scenario names = {.n_visible = 3, .n_hidden = 4};
+    double largest_tolerance = 0.0;
+    for (unsigned epoch = 0; epoch < FIT_REPLAY_EPOCHS; epoch++) {
+        double updates = (double)((epoch + 1) * updates_per_epoch);
+        for (size_t p = 0; p < count; p++) {
+            double want = expected[epoch][p];
+            double have = record.after[epoch].values[p];
+            double tolerance = 4.0 * FLT_EPSILON * fabs(want) +
+                               config.learning_rate * GRADIENT_TOLERANCE *
+                                   updates;
+            largest_tolerance = fmax(largest_tolerance, tolerance);
+            char name[64];
+            element_name(&names, p, name, sizeof name);
+            ck_assert_msg(fabs(have - want) <= tolerance,
+                          "after epoch %u, %s: fit %.9g, replay %.9g "
+                          "(tolerance %.3g, seed %llu)",
+                          epoch + 1, name, have, want, tolerance,
+                          (unsigned long long)seed);
+        }
+    }
+
+    /* The replays without a shuffle and with the first order repeated
+     * must differ from the documented one by far more than the
+     * tolerance, or the comparison above could not detect them. */
+    const order_kind wrong[] = {ORDER_IDENTITY, ORDER_REPEATED};
+    const char *wrong_names[] = {"no shuffle", "the first order repeated"};
+    for (size_t w = 0; w < 2; w++) {
+        double other[FIT_REPLAY_EPOCHS][64];
+        (void)replay_fit(&setup, ROWS, &config, wrong[w], other);
+        const double *wrong_final = other[FIT_REPLAY_EPOCHS - 1];
+        const double *final = expected[FIT_REPLAY_EPOCHS - 1];
+        double difference = 0.0;
+        for (size_t p = 0; p < count; p++) {
+            difference = fmax(difference, fabs(wrong_final[p] - final[p]));
+        }
+        ck_assert_msg(difference > 100.0 * largest_tolerance,
+                      "%s changes no final parameter by more than %.3g",
+                      wrong_names[w], difference);
+    }
+
+    for (unsigned epoch = 0; epoch < FIT_REPLAY_EPOCHS; epoch++) {
+        free(record.after[epoch].values);
+    }
+    ebm_rbm_trainer_destroy(trainer);
+    ebm_rbm_destroy(rbm);
+    free_setup(&setup);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 
 static void add_case(Suite *suite, const char *name, const TTest *test)
 {
@@ -1725,6 +2354,9 @@ int main(void)
              divergence_then_normal_step);
     add_case(suite, "trainer_memory_matches_formula",
              trainer_memory_matches_formula);
+    add_case(suite, "cd1_literal_values", cd1_literal_values);
+    add_case(suite, "fit_order_matches_shuffle", fit_order_matches_shuffle);
+    add_case(suite, "fit_epochs_match_replay", fit_epochs_match_replay);
 
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_VERBOSE);
