@@ -3,12 +3,14 @@
 # (exit 1), and short training runs on the first 300 MNIST rows.
 #
 # Usage: test_cli.sh PATH_TO_EBM. EBM_DATA_DIR must contain
-# mnist-10k/images-idx3-ubyte.gz.
+# mnist-10k/images-idx3-ubyte.gz, and may contain
+# mnist-10k/labels-idx1-ubyte.gz.
 
 set -u
 
 ebm=${1:?usage: test_cli.sh PATH_TO_EBM}
 data=${EBM_DATA_DIR:?EBM_DATA_DIR is not set}/mnist-10k/images-idx3-ubyte.gz
+labels=$EBM_DATA_DIR/mnist-10k/labels-idx1-ubyte.gz
 python=/usr/bin/python3
 failures=0
 checks=0
@@ -111,30 +113,49 @@ done <<'CASES'
 --batch||empty value for option --batch
 --batch|+5|invalid value '+5' for --batch
 --batch|99999999999999999999999|invalid value '99999999999999999999999'
---lr|0|expected a number > 0
---lr|-0.1|expected a number > 0
+--lr|0|expected a decimal number > 0
+--lr|-0.1|expected a decimal number > 0
 --lr|nan|invalid value 'nan' for --lr
 --lr|inf|invalid value 'inf' for --lr
+--lr|NaN|invalid value 'NaN' for --lr
+--lr|-INF|invalid value '-INF' for --lr
+--lr|infinity|invalid value 'infinity' for --lr
+--lr|0x10|invalid value '0x10' for --lr: expected a decimal number > 0
+--lr|0X1p-4|invalid value '0X1p-4' for --lr
+--lr|1e|invalid value '1e' for --lr
+--lr|1e+|invalid value '1e+' for --lr
+--lr|.|invalid value '.' for --lr
+--lr|+|invalid value '+' for --lr
+--lr|.e1|invalid value '.e1' for --lr
+--lr|1.5.5|invalid value '1.5.5' for --lr
+--lr|+-1|invalid value '+-1' for --lr
+--lr|0.1 |invalid value '0.1 ' for --lr
+--lr| 0.1|invalid value ' 0.1' for --lr
+--lr|1e400|invalid value '1e400' for --lr
 --lr|1e39|invalid value '1e39' for --lr
 --lr|1e-60|rounds to 0 as a 32-bit float
 --lr|0.05x|invalid value '0.05x' for --lr
---momentum|1|expected a number in [0, 1)
+--momentum|1|expected a decimal number in [0, 1)
+--momentum|0x0.8|invalid value '0x0.8' for --momentum
 --momentum|0.9999999999|rounds to 1 as a 32-bit float
 --momentum|-0.5|invalid value '-0.5' for --momentum
---weight-decay|-1e-4|expected a number >= 0
+--weight-decay|-1e-4|expected a decimal number >= 0
+--weight-decay|inf|invalid value 'inf' for --weight-decay
 --cd|0|invalid value '0' for --cd
 --cd|4294967296|expected an integer from 1 to 4294967295
 --pcd|0|invalid value '0' for --pcd
 --seed|-1|invalid value '-1' for --seed
 --seed|18446744073709551616|expected an integer from 0 to 18446744073709551615
 --seed|0x10|invalid value '0x10' for --seed
---valid-fraction|1|expected a number in [0, 1)
+--valid-fraction|1|expected a decimal number in [0, 1)
+--valid-fraction|0x0.1|invalid value '0x0.1' for --valid-fraction
 --valid-fraction|-0.1|invalid value '-0.1' for --valid-fraction
 --threads|1025|expected an integer from 0 to 1024
 --binarize|maybe|expected threshold, stochastic or none
 --rows|0|invalid value '0' for --rows
 --monitor-rows|0|invalid value '0' for --monitor-rows
 --init-stddev|-0.01|invalid value '-0.01' for --init-stddev
+--init-stddev|0x1p-7|invalid value '0x1p-7' for --init-stddev
 CASES
 
 expect_exit 2 "invalid value '0' for --hidden" \
@@ -148,6 +169,31 @@ expect_exit 2 "--cd and --pcd cannot be used together" \
 expect_exit 2 "--chains applies only to --pcd" train "${base[@]}" --chains 10
 expect_exit 2 "--chains applies only to --pcd" \
     train "${base[@]}" --cd 2 --chains 10
+# Sizes beyond the library's limits: 784 x 16777216 weights exceed
+# EBM_MAX_ELEMENTS, a model file of 784 x 1367823 weights would be 4 GiB
+# or more (784 x 1367822 weights fit), and the trainer's buffers for
+# 2000000 chains of 500 hidden units exceed EBM_MAX_ELEMENTS floats.
+expect_exit 2 "expected an integer from 1 to 16777216" \
+    train "${base[@]}" --pcd 1 --chains 99999999999
+expect_exit 2 "invalid value '16777216' for --hidden: 784 visible x 16777216" \
+    train --data "$data" --hidden 16777216 --epochs 1 --out "$out"
+expect_exit 2 "above the library's limit of 4294967296 (EBM_MAX_ELEMENTS)" \
+    train --data "$data" --hidden 16777216 --epochs 1 --out "$out"
+expect_exit 2 "invalid value '1367823' for --hidden: the model could not be" \
+    train --data "$data" --hidden 1367823 --epochs 1 --out "$out"
+expect_exit 2 "the maximum is --hidden 1367822 (W of 784 x 1367822" \
+    train --data "$data" --hidden 1367823 --epochs 1 --out "$out"
+expect_exit 2 "2000000 persistent chains need a trainer too large" \
+    train --data "$data" --hidden 500 --epochs 1 --out "$out" \
+    --pcd 1 --chains 2000000
+# 16777217 rows of 2 zero bytes, for a batch one row above EBM_MAX_UNITS.
+{
+    printf '\0\0\10\2\1\0\0\1\0\0\0\2'
+    head -c 33554434 /dev/zero
+} | gzip -1 >"$tmp/tall.idx.gz"
+expect_exit 2 "invalid value '16777217' for --batch: a batch may have" \
+    train --data "$tmp/tall.idx.gz" --hidden 1 --epochs 1 --out "$out" \
+    --valid-fraction 0 --batch 16777217
 expect_exit 2 "--rows 10001 exceeds the 10000 rows" \
     train "${base[@]}" --rows 10001
 expect_exit 2 "leaves no training rows" \
@@ -164,6 +210,18 @@ expect_exit 1 "cannot read '$tmp/missing.idx': EBM_ERR_IO" \
     train --data "$tmp/missing.idx" --hidden 16 --epochs 1 --out "$out"
 expect_exit 1 "cannot read '$tmp/not-idx.idx': EBM_ERR_FORMAT" \
     train --data "$tmp/not-idx.idx" --hidden 16 --epochs 1 --out "$out"
+# One value per row: a one-dimensional IDX file of 3 bytes, a 3 x 1 file,
+# and the MNIST labels.
+printf '\0\0\10\1\0\0\0\3\1\2\3' >"$tmp/one-dim.idx"
+printf '\0\0\10\2\0\0\0\3\0\0\0\1\1\2\3' >"$tmp/one-col.idx"
+expect_exit 1 "'$tmp/one-dim.idx' has one value per row (3 rows x 1 column)" \
+    train --data "$tmp/one-dim.idx" --hidden 16 --epochs 1 --out "$out"
+expect_exit 1 "an RBM needs rows of several values, such as images" \
+    train --data "$tmp/one-col.idx" --hidden 16 --epochs 1 --out "$out"
+if [ -e "$labels" ]; then
+    expect_exit 1 "has one value per row (10000 rows x 1 column)" \
+        train --data "$labels" --hidden 16 --epochs 1 --out "$out"
+fi
 expect_exit 1 "cannot write model '$tmp/no-such-dir/m.npz'" \
     train --data "$data" --hidden 16 --epochs 1 \
     --out "$tmp/no-such-dir/m.npz"
@@ -261,7 +319,9 @@ if [ "$status" -ne 0 ] || cmp -s "$tmp/a.npz" "$tmp/d.npz"; then
 fi
 
 # Table mode, and the code paths of the other options.
-expect_success "numpy.load('$tmp/e.npz') opens it" \
+hint="load it in Python with numpy.load('$tmp/e.npz'): arrays W (784 x 16),"
+hint+=" visible_bias, hidden_bias"
+expect_success "$hint" \
     "${train[@]}" --seed 7 --out "$tmp/e.npz" --pcd 2 --chains 10 \
     --binarize none --batch 50 --threads 2
 grep -q "^epoch  *recon_error" "$tmp/stdout" \
@@ -272,6 +332,20 @@ expect_success "    2 " "${train[@]}" --seed 7 --out "$tmp/f.npz" \
     --valid-fraction 0 --binarize stochastic --monitor-rows 50
 grep -qE '^    2 +[0-9.]+ +-[0-9.]+ +- +- ' "$tmp/stdout" \
     || fail "--valid-fraction 0: the validation columns are not '-'"
+
+# Every decimal form that the floating-point options accept.
+expect_success "lr=0.05 momentum=0.5 weight_decay=0.0001 init_stddev=0.01 " \
+    "${train[@]}" --out "$tmp/g.npz" --lr 5e-2 --momentum .5 \
+    --weight-decay 1E-4 --init-stddev +0.01 --valid-fraction 10.e-2
+grep -q "^settings: .* valid_rows=30 " "$tmp/stdout" \
+    || fail "--valid-fraction 10.e-2: $(head -n 1 "$tmp/stdout")"
+
+run --version
+version=$(sed -n 's/^ebm //p' "$tmp/stdout")
+expect_success "threads=2 libebm=$version blas='" "${train[@]}" --threads 2 \
+    --out "$tmp/h.npz"
+grep -qE "^settings: .* blas='OpenBLAS [0-9.]+ [A-Za-z0-9_]+' out=" \
+    "$tmp/stdout" || fail "settings line: no BLAS: $(head -n 1 "$tmp/stdout")"
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures of $checks checks failed" >&2

@@ -196,21 +196,23 @@ static bool in_range(double value, option_range range)
     return above_min && below_max;
 }
 
-/* Writes the interval as "a number in [0, 1)" or "a number > 0". */
+/* Writes the interval as "a decimal number in [0, 1)" or "a decimal number
+ * > 0". */
 static void print_range(FILE *out, option_range range)
 {
     if (isinf(range.max)) {
-        fprintf(out, "a number %s %g", range.min_open ? ">" : ">=",
+        fprintf(out, "a decimal number %s %g", range.min_open ? ">" : ">=",
                 range.min);
         return;
     }
     if (isinf(range.min)) {
-        fprintf(out, "a number %s %g", range.max_open ? "<" : "<=",
+        fprintf(out, "a decimal number %s %g", range.max_open ? "<" : "<=",
                 range.max);
         return;
     }
-    fprintf(out, "a number in %c%g, %g%c", range.min_open ? '(' : '[',
-            range.min, range.max, range.max_open ? ')' : ']');
+    fprintf(out, "a decimal number in %c%g, %g%c",
+            range.min_open ? '(' : '[', range.min, range.max,
+            range.max_open ? ')' : ']');
 }
 
 static int reject_number(const char *command, const char *name,

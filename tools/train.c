@@ -18,6 +18,7 @@
 #include "ebm.h"
 #include "monitor.h"
 #include "options.h"
+#include "train_limits.h"
 
 enum {
     OPTION_DATA,
@@ -100,8 +101,9 @@ static void print_help(void)
 "Required:\n"
 "  --data FILE         IDX file of unsigned bytes; each index of the first\n"
 "                      dimension is one row (sample)\n"
-"  --hidden N          hidden units, 1 to 16777216, with visible units\n"
-"                      times hidden units at most 2^32\n"
+"  --hidden N          hidden units, 1 to 16777216; the .npz file must stay\n"
+"                      under 4 GiB, so visible units times hidden units\n"
+"                      must be below about 2^30 (1073741824)\n"
 "  --epochs E          passes over the training rows, >= 1\n"
 "  --out MODEL         .npz file to write; it is replaced atomically\n"
 "\n"
@@ -115,8 +117,8 @@ static void print_help(void)
 "                      (default: --cd 1)\n"
 "  --pcd K             persistent contrastive divergence, K Gibbs steps per\n"
 "                      update\n"
-"  --chains C          persistent chains, --pcd only (default: the batch\n"
-"                      size)\n"
+"  --chains C          persistent chains, 1 to 16777216, --pcd only\n"
+"                      (default: the batch size)\n"
 "  --init-stddev S     standard deviation of the initial weights, >= 0\n"
 "                      (default 0.01)\n"
 "  --seed S            random seed, 0 to 2^64 - 1, of the initial weights,\n"
@@ -232,7 +234,8 @@ static int parse_method(const option_spec *specs, ebm_train_config *config)
     }
     config->method = pcd->given ? EBM_PCD : EBM_CD;
     if (parse_size_option(pcd->given ? pcd : cd, 1, UINT_MAX, &steps) != 0
-        || parse_size_option(chains, 1, SIZE_MAX, &config->chains) != 0) {
+        || parse_size_option(chains, 1, EBM_MAX_UNITS,
+                             &config->chains) != 0) {
         return CLI_EXIT_USAGE;
     }
     config->gibbs_steps = (unsigned)steps;
@@ -369,6 +372,19 @@ static int check_output_path(const char *path)
     return result;
 }
 
+/* Rejects data of one column, such as the MNIST labels, which would train
+ * a model of one visible unit. */
+static int check_columns(const char *path, const ebm_data *data)
+{
+    if (data->cols >= 2) {
+        return CLI_EXIT_OK;
+    }
+    fprintf(stderr, "ebm train: '%s' has one value per row (%zu rows x 1 "
+            "column); an RBM needs rows of several values, such as "
+            "images\n", path, data->rows);
+    return CLI_EXIT_FAILURE;
+}
+
 /* Loads the file, keeps the first --rows rows and binarizes them. */
 static int load_data(const train_settings *s, ebm_data *data)
 {
@@ -377,6 +393,9 @@ static int load_data(const train_settings *s, ebm_data *data)
     if (status != EBM_OK) {
         cli_print_library_error("train", status, "cannot read '%s'",
                                 s->data_path);
+        return CLI_EXIT_FAILURE;
+    }
+    if (check_columns(s->data_path, data) != CLI_EXIT_OK) {
         return CLI_EXIT_FAILURE;
     }
     if (s->max_rows > data->rows) {
@@ -451,8 +470,16 @@ static int create_model(training_run *run)
                                 run->cols, s->hidden);
         return CLI_EXIT_FAILURE;
     }
-    status = ebm_rbm_initialize(run->rbm, run->train, run->n_train,
-                                s->init_stddev, s->config.seed);
+    return CLI_EXIT_OK;
+}
+
+static int initialize_model(training_run *run)
+{
+    const train_settings *s = run->settings;
+    ebm_status status = ebm_rbm_initialize(run->rbm, run->train,
+                                           run->n_train, s->init_stddev,
+                                           s->config.seed);
+
     if (status != EBM_OK) {
         cli_print_library_error("train", status,
                                 "cannot initialize the model");
@@ -466,11 +493,16 @@ static int create_model(training_run *run)
  * A batch larger than the training set becomes one batch of all rows. */
 static int create_trainer(training_run *run)
 {
+    size_t requested_batch = run->settings->config.batch_size;
     ebm_status status = EBM_OK;
 
     run->config = run->settings->config;
     if (run->config.batch_size > run->n_train) {
         run->config.batch_size = run->n_train;
+    }
+    if (train_limits_check_trainer(run->rbm, &run->config, requested_batch)
+        != CLI_EXIT_OK) {
+        return CLI_EXIT_USAGE;
     }
     status = ebm_rbm_trainer_create(run->rbm, &run->config, &run->trainer);
     if (status != EBM_OK) {
@@ -488,7 +520,9 @@ static FILE *message_stream(const train_settings *s)
 }
 
 /* Prints the settings of the run on one line, with the batch size and
- * chains that the trainer uses. */
+ * chains that the trainer uses. The libebm version and the BLAS build and
+ * kernel are printed because results are bitwise reproducible only with
+ * the same ones. */
 static void print_settings(const training_run *run)
 {
     const train_settings *s = run->settings;
@@ -507,10 +541,11 @@ static void print_settings(const training_run *run)
     }
     fprintf(out, " batch=%zu lr=%g momentum=%g weight_decay=%g "
             "init_stddev=%g epochs=%u monitor_rows=%zu seed=%" PRIu64
-            " threads=%d out='%s'\n", batch, (double)c->learning_rate,
-            (double)c->momentum, (double)c->weight_decay,
-            (double)s->init_stddev, s->epochs, run->monitor.n_train,
-            c->seed, ebm_get_threads(), s->out_path);
+            " threads=%d libebm=%s blas='%s' out='%s'\n", batch,
+            (double)c->learning_rate, (double)c->momentum,
+            (double)c->weight_decay, (double)s->init_stddev, s->epochs,
+            run->monitor.n_train, c->seed, ebm_get_threads(),
+            ebm_version(), ebm_blas_info(), s->out_path);
     fflush(out);
 }
 
@@ -599,30 +634,48 @@ static int fit_and_save(training_run *run)
     }
     fprintf(out, "saved model to '%s'\n", s->out_path);
     if (!s->json) {
-        printf("numpy.load('%s') opens it: arrays W (%zu x %zu), "
-               "visible_bias and hidden_bias\n", s->out_path, run->cols,
+        printf("load it in Python with numpy.load('%s'): arrays W (%zu x "
+               "%zu), visible_bias, hidden_bias\n", s->out_path, run->cols,
                s->hidden);
     }
     return CLI_EXIT_OK;
 }
 
+/* Runs the steps before training, stopping at the first that fails. The
+ * size checks come before any large allocation, and the trainer is
+ * created before the weights are drawn, which takes time for a large
+ * model. */
+static int prepare_run(training_run *run, const ebm_data *data)
+{
+    const train_settings *s = run->settings;
+    int result = split_rows(run, data);
+
+    if (result == CLI_EXIT_OK) {
+        result = train_limits_check_model(run->cols, s->hidden);
+    }
+    if (result == CLI_EXIT_OK) {
+        result = create_model(run);
+    }
+    if (result == CLI_EXIT_OK) {
+        result = create_trainer(run);
+    }
+    if (result == CLI_EXIT_OK) {
+        result = initialize_model(run);
+    }
+    if (result == CLI_EXIT_OK
+        && !monitor_init(&run->monitor, run->train, run->n_train,
+                         run->valid, run->n_valid, run->cols,
+                         s->monitor_rows, s->binarize != BINARIZE_NONE)) {
+        result = CLI_EXIT_FAILURE;
+    }
+    return result;
+}
+
 static int train_on_data(const train_settings *s, const ebm_data *data)
 {
     training_run run = { .settings = s };
-    int result = split_rows(&run, data);
+    int result = prepare_run(&run, data);
 
-    if (result == CLI_EXIT_OK) {
-        result = create_model(&run);
-    }
-    if (result == CLI_EXIT_OK) {
-        result = create_trainer(&run);
-    }
-    if (result == CLI_EXIT_OK
-        && !monitor_init(&run.monitor, run.train, run.n_train, run.valid,
-                         run.n_valid, run.cols, s->monitor_rows,
-                         s->binarize != BINARIZE_NONE)) {
-        result = CLI_EXIT_FAILURE;
-    }
     if (result == CLI_EXIT_OK) {
         print_settings(&run);
         result = fit_and_save(&run);
