@@ -53,8 +53,11 @@ static void print_help(void)
 "Times libebm's kernels at several shapes: the libebm call, the same\n"
 "computation as naive loops, and the bare sgemm calls of the same shapes\n"
 "(the GEMM bound: the faster of whole cblas_sgemm calls with OpenBLAS's\n"
-"own threads and the same calls divided into libebm's pieces). The three\n"
-"alternate round by round. Reports medians with minimum and maximum.\n"
+"own threads and the same calls divided into libebm's pieces). The\n"
+"libebm call and the pieces alternate round by round; the whole calls run\n"
+"in rounds of their own first, because OpenBLAS's threads keep spinning\n"
+"after a call and would slow down whatever follows. Reports medians with\n"
+"minimum and maximum.\n"
 "\n"
 "Kernels: hidden (P(h|v) with sampling), visible (P(v|h) with sampling),\n"
 "gradient (the weight and bias gradient products), cd and pcd (a whole\n"
@@ -322,8 +325,17 @@ static double time_block(const struct bench_kernel *kernel,
     return (bench_seconds_now() - start) / (double)reps;
 }
 
-/* The kernel, the OpenBLAS-threaded bound and the pieces bound, alternating
- * round by round, at `threads` threads. */
+/* Lets OpenBLAS's own threads, which spin for a while after a threaded
+ * call, go to sleep, so that they do not compete with libebm's threads. */
+static void let_openblas_threads_sleep(void)
+{
+    struct timespec pause = {0, 300 * 1000 * 1000};
+
+    nanosleep(&pause, NULL);
+}
+
+/* The OpenBLAS-threaded bound first, then the kernel and the pieces bound
+ * alternating round by round, at `threads` threads. */
 static struct measurement measure(const struct bench_kernel *kernel,
                                   struct bench_context *context, int threads,
                                   const struct bench_options *o)
@@ -340,11 +352,17 @@ static struct measurement measure(const struct bench_kernel *kernel,
     warm = time_block(kernel, context, gemms, gemm_count, 0, 1);
     m.reps = warm >= ROUND_SECONDS ? 1 : (unsigned)(ROUND_SECONDS / warm) + 1;
     m.rounds = o->rounds < 64 ? o->rounds : 64;
-    for (unsigned round = 0; round < m.rounds; round++) {
-        openblas_set_num_threads(threads);
+    /* OpenBLAS's threads spin after each threaded call and would slow
+     * down whatever runs next on the same cores, so the whole-call bound
+     * is not interleaved with the rest. */
+    openblas_set_num_threads(threads);
+    for (unsigned round = 0; round < m.rounds; round++)
         times[1][round] =
             time_block(kernel, context, gemms, gemm_count, 1, m.reps);
-        openblas_set_num_threads(1);
+    openblas_set_num_threads(1);
+    if (threads > 1)
+        let_openblas_threads_sleep();
+    for (unsigned round = 0; round < m.rounds; round++) {
         times[2][round] =
             time_block(kernel, context, gemms, gemm_count, 2, m.reps);
         times[0][round] =

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -78,8 +79,12 @@ static double time_bound(struct bench_context *context, size_t batches,
         bench_run_gemms_openblas(context, gemms, count);
     whole = (bench_seconds_now() - start) / BOUND_REPS;
 
+    /* OpenBLAS's threads spin for a while after a threaded call; let them
+     * sleep before libebm's threads run. */
     ebm_set_threads(threads);
     openblas_set_num_threads(1);
+    if (threads > 1)
+        nanosleep(&(struct timespec){0, 300 * 1000 * 1000}, NULL);
     start = bench_seconds_now();
     for (int r = 0; r < BOUND_REPS; r++)
         bench_run_gemms_pieces(context, gemms, count);

@@ -233,23 +233,28 @@ typedef struct ebm_data {
 /*
  * Reads an IDX file (the format of MNIST: big-endian magic 0x00 0x00 type
  * ndim, ndim 32-bit big-endian sizes, then the elements), plain or
- * gzip-compressed (detected from the content, not the name). Only element
- * type 0x08 (unsigned byte) is supported; values are divided by 255 into
- * [0, 1]. The first dimension gives the rows and the product of the others
- * the columns (1 for a one-dimensional file such as MNIST labels).
+ * gzip-compressed (detected from the content, not the name). A gzip file
+ * may hold several members, whose contents are concatenated as gzip -d
+ * does. Only element type 0x08 (unsigned byte) is supported; values are
+ * divided by 255 into [0, 1]. The first dimension gives the rows and the
+ * product of the others the columns (1 for a one-dimensional file such as
+ * MNIST labels).
  *
  * The whole file is validated: a header that is not IDX, zero sizes,
- * sizes whose product overflows, fewer bytes than declared and bytes after
- * the declared data are all rejected. Memory grows with the bytes actually
- * read, so a header declaring a huge size cannot force a huge allocation.
+ * sizes whose product overflows, fewer bytes than declared, bytes after
+ * the declared data and bytes after the last gzip member are all
+ * rejected. The detail message names the file. Memory grows with the
+ * bytes actually read, so a header declaring a huge size cannot force a
+ * huge allocation.
  *
  * On success *out owns new memory, to be released with ebm_data_free. On
  * failure *out is set to {0, 0, NULL}.
  *
  * Errors: EBM_ERR_NULL, EBM_ERR_IO (cannot open or read), EBM_ERR_FORMAT
- * (bad magic, ndim 0, trailing bytes, corrupt gzip stream), EBM_ERR_SIZE
- * (a zero dimension), EBM_ERR_OVERFLOW, EBM_ERR_LIMIT, EBM_ERR_TRUNCATED,
- * EBM_ERR_UNSUPPORTED (element type other than 0x08), EBM_ERR_NOMEM.
+ * (bad magic, ndim 0, trailing bytes inside or after the gzip stream,
+ * corrupt gzip stream), EBM_ERR_SIZE (a zero dimension), EBM_ERR_OVERFLOW,
+ * EBM_ERR_LIMIT, EBM_ERR_TRUNCATED, EBM_ERR_UNSUPPORTED (element type other
+ * than 0x08), EBM_ERR_NOMEM.
  */
 EBM_API ebm_status ebm_data_load_idx(const char *path, ebm_data *out);
 
@@ -576,8 +581,10 @@ EBM_API ebm_status ebm_rbm_fit(ebm_rbm *rbm, const ebm_train_config *config,
  * The file is written to a temporary file in the same directory, flushed
  * with fsync and renamed over path, so path contains either the old or the
  * complete new file. See docs/file-formats.md.
- * Errors: EBM_ERR_NULL, EBM_ERR_IO, EBM_ERR_LIMIT (W of 4 GiB or more, which
- * would need zip64 records that this writer does not produce), EBM_ERR_NOMEM.
+ * Errors: EBM_ERR_NULL, EBM_ERR_NONFINITE (a parameter is NaN or
+ * infinite, and no file is created), EBM_ERR_IO, EBM_ERR_LIMIT (W of 4 GiB
+ * or more, which would need zip64 records that this writer does not
+ * produce), EBM_ERR_NOMEM.
  */
 EBM_API ebm_status ebm_rbm_save(const ebm_rbm *rbm, const char *path);
 
@@ -586,17 +593,29 @@ EBM_API ebm_status ebm_rbm_save(const ebm_rbm *rbm, const char *path);
  * numpy.savez_compressed with the arrays W, visible_bias and hidden_bias.
  * The arrays may be float32 or float64, in either byte order and in C or
  * Fortran order; float64 values must be finite in float32.
- * format_version may be absent (read as 1).
- * Other arrays in the archive are ignored.
+ * format_version may be absent (read as 1) and must otherwise be an
+ * integer scalar. Other arrays in the archive are ignored.
  *
  * The file is validated completely: zip structure, CRC-32 of every array
  * read, .npy headers, shapes consistent with each other, sizes within
- * EBM_MAX_UNITS and EBM_MAX_ELEMENTS, and finite values. A damaged file
- * never causes a crash or an allocation larger than its declared arrays.
+ * EBM_MAX_UNITS and EBM_MAX_ELEMENTS, and finite values.
  *
- * Errors: EBM_ERR_NULL, EBM_ERR_IO, EBM_ERR_FORMAT, EBM_ERR_TRUNCATED,
- * EBM_ERR_VERSION, EBM_ERR_LIMIT, EBM_ERR_MISMATCH (array shapes disagree),
- * EBM_ERR_NONFINITE, EBM_ERR_UNSUPPORTED (another dtype), EBM_ERR_NOMEM.
+ * Memory: the model, 4 (D K + D + K) bytes for the shapes that the .npy
+ * headers declare, is the only allocation that grows with the declared
+ * arrays. The arrays are converted into it in 64 KiB chunks, so a load
+ * peaks at about one float32 copy of the parameters. It is allocated only
+ * after every deflated parameter entry has been inflated and checked in
+ * full without being stored (so those entries are inflated twice), and a
+ * stored entry's data must lie within the file. A truncated or corrupt
+ * deflate stream therefore fails before the model is allocated, whatever
+ * size it declares. Other allocations are the central directory, each .npy
+ * header (growing as its bytes arrive) and about 200 KiB of buffers.
+ *
+ * Errors: EBM_ERR_NULL, EBM_ERR_IO, EBM_ERR_FORMAT (also a format_version
+ * that is not an integer scalar), EBM_ERR_TRUNCATED, EBM_ERR_VERSION,
+ * EBM_ERR_LIMIT, EBM_ERR_MISMATCH (array shapes disagree),
+ * EBM_ERR_NONFINITE, EBM_ERR_UNSUPPORTED (a parameter dtype other than
+ * float32 and float64), EBM_ERR_NOMEM.
  */
 EBM_API ebm_status ebm_rbm_load(const char *path, ebm_rbm **out);
 

@@ -1,7 +1,8 @@
 /*
  * IDX reader, plain or gzip-compressed; see ebm_data_load_idx in ebm.h and
- * docs/file-formats.md. zlib's gzread passes a file that is not gzip
- * through unchanged, so one code path reads both.
+ * docs/file-formats.md. A file that starts with the gzip magic is inflated
+ * with zlib's inflate, member by member (RFC 1952), so that the reader sees
+ * where each member ends and can reject anything after the last one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +16,10 @@
 #include "core.h"
 
 #define IDX_TYPE_UBYTE 0x08
-#define GZ_BUFFER_SIZE (128u * 1024u)
+#define INPUT_SIZE ((size_t)128 * 1024)
 #define READ_CHUNK ((size_t)64 * 1024)
+/* inflateInit2 window bits: the largest window, gzip wrapper only. */
+#define GZIP_WINDOW_BITS (16 + MAX_WBITS)
 #define INITIAL_CAPACITY ((size_t)64 * 1024) /* elements */
 
 /* Names of the element types that the IDX format defines. */
@@ -40,56 +43,232 @@ static const char *idx_type_name(unsigned type)
     }
 }
 
-/*
- * Reads up to size bytes into buffer and stores the count in *got. Fewer
- * than size means the end of the file. A gzip stream that stops early is
- * EBM_ERR_TRUNCATED, and a corrupt one (bad deflate data or trailer
- * CRC-32) is EBM_ERR_FORMAT.
- */
-static ebm_status read_bytes(gzFile file, const char *path, void *buffer,
-                             size_t size, size_t *got)
+/* The bytes of an IDX file: the file itself, or the concatenated content
+ * of its gzip members. */
+struct idx_source {
+    int fd;
+    const char *path;
+    unsigned char *input; /* INPUT_SIZE bytes read from the file */
+    uint64_t file_read;   /* bytes read from the file so far */
+    bool at_eof;          /* read() has returned 0 */
+    bool gzip;
+    bool inflater_ready;  /* inflateInit2 succeeded */
+    bool member_ended;    /* inflate has checked a member's trailer */
+    z_stream inflater;    /* next_in and avail_in track input, plain too */
+};
+
+/* Reads more of the file after the avail_in unused input bytes, which
+ * move to the start of the buffer, until `minimum` bytes are available or
+ * the file ends. */
+static ebm_status fill_input(struct idx_source *source, size_t minimum)
 {
-    unsigned char *bytes = buffer;
+    z_stream *inflater = &source->inflater;
 
-    *got = 0;
-    while (*got < size) {
-        unsigned request = (unsigned)ebm_min_size(size - *got, INT_MAX);
-        int count = gzread(file, bytes + *got, request);
-        int saved_errno = errno;
-        int code = Z_OK;
-        const char *message;
+    if (inflater->avail_in > 0 && inflater->next_in != source->input)
+        memmove(source->input, inflater->next_in, inflater->avail_in);
+    inflater->next_in = source->input;
+    while (inflater->avail_in < minimum && !source->at_eof) {
+        ssize_t count = read(source->fd, source->input + inflater->avail_in,
+                             INPUT_SIZE - inflater->avail_in);
 
-        if (count > 0) {
-            *got += (size_t)count;
+        if (count < 0 && errno == EINTR)
             continue;
-        }
-        message = gzerror(file, &code);
-        if (code == Z_OK && count == 0)
-            return EBM_OK;
-        if (code == Z_BUF_ERROR)
-            return ebm_fail(EBM_ERR_TRUNCATED,
-                            "%s: the gzip stream ends early (%s)", path,
-                            message);
-        if (code == Z_ERRNO)
-            return ebm_fail(EBM_ERR_IO, "%s: read failed: %s", path,
-                            strerror(saved_errno));
-        if (code == Z_MEM_ERROR)
-            return ebm_fail(EBM_ERR_NOMEM, "%s: out of memory in zlib",
-                            path);
-        return ebm_fail(EBM_ERR_FORMAT, "%s: corrupt gzip stream: %s", path,
-                        message);
+        if (count < 0)
+            return ebm_fail(EBM_ERR_IO, "%s: read failed: %s", source->path,
+                            strerror(errno));
+        source->at_eof = count == 0;
+        inflater->avail_in += (uInt)count;
+        source->file_read += (uint64_t)count;
     }
     return EBM_OK;
 }
 
+/* Offset in the file of the next unused input byte. */
+static uint64_t input_offset(const struct idx_source *source)
+{
+    return source->file_read - source->inflater.avail_in;
+}
+
+/* Starts reading fd, as gzip if its first two bytes are the gzip magic.
+ * close_source must follow, whatever this returns. */
+static ebm_status open_source(struct idx_source *source, int fd,
+                              const char *path)
+{
+    const unsigned char *start;
+    ebm_status status;
+    int code;
+
+    memset(source, 0, sizeof(*source));
+    source->fd = fd;
+    source->path = path;
+    source->input = malloc(INPUT_SIZE);
+    if (source->input == NULL)
+        return ebm_fail(EBM_ERR_NOMEM, "%s: cannot allocate a read buffer",
+                        path);
+    status = fill_input(source, 2);
+    if (status != EBM_OK)
+        return status;
+    start = source->inflater.next_in;
+    source->gzip = source->inflater.avail_in >= 2 && start[0] == 0x1f &&
+                   start[1] == 0x8b;
+    if (!source->gzip)
+        return EBM_OK;
+    code = inflateInit2(&source->inflater, GZIP_WINDOW_BITS);
+    if (code != Z_OK)
+        return ebm_fail(code == Z_MEM_ERROR ? EBM_ERR_NOMEM : EBM_ERR_FORMAT,
+                        "%s: cannot start inflating the gzip stream: %s",
+                        path, zError(code));
+    source->inflater_ready = true;
+    return EBM_OK;
+}
+
+static void close_source(struct idx_source *source)
+{
+    if (source->inflater_ready)
+        inflateEnd(&source->inflater);
+    free(source->input);
+}
+
+/* Copies up to size bytes of a plain file into buffer. */
+static ebm_status read_plain(struct idx_source *source, unsigned char *buffer,
+                             size_t size, size_t *got)
+{
+    z_stream *inflater = &source->inflater;
+
+    while (*got < size) {
+        size_t count;
+
+        if (inflater->avail_in == 0) {
+            ebm_status status = fill_input(source, 1);
+
+            if (status != EBM_OK)
+                return status;
+            if (inflater->avail_in == 0)
+                break;
+        }
+        count = ebm_min_size(size - *got, inflater->avail_in);
+        memcpy(buffer + *got, inflater->next_in, count);
+        inflater->next_in += count;
+        inflater->avail_in -= (uInt)count;
+        *got += count;
+    }
+    return EBM_OK;
+}
+
+/* After a member's trailer, the file must end or another member start.
+ * Stores whether one starts in *started. */
+static ebm_status start_next_member(struct idx_source *source, bool *started)
+{
+    const unsigned char *next;
+    ebm_status status = fill_input(source, 2);
+
+    *started = false;
+    if (status != EBM_OK)
+        return status;
+    if (source->inflater.avail_in == 0)
+        return EBM_OK;
+    next = source->inflater.next_in;
+    if (source->inflater.avail_in < 2 || next[0] != 0x1f || next[1] != 0x8b)
+        return ebm_fail(EBM_ERR_FORMAT,
+                        "%s: unexpected bytes at offset %llu, after the end "
+                        "of a gzip member; expected another gzip member or "
+                        "the end of the file",
+                        source->path,
+                        (unsigned long long)input_offset(source));
+    if (inflateReset(&source->inflater) != Z_OK)
+        return ebm_fail(EBM_ERR_FORMAT,
+                        "%s: cannot restart inflate at offset %llu",
+                        source->path,
+                        (unsigned long long)input_offset(source));
+    source->member_ended = false;
+    *started = true;
+    return EBM_OK;
+}
+
+/* Reports an inflate failure other than the end of the input. */
+static ebm_status fail_inflate(const struct idx_source *source, int code)
+{
+    const char *message = source->inflater.msg != NULL
+                              ? source->inflater.msg
+                              : zError(code);
+
+    if (code == Z_MEM_ERROR)
+        return ebm_fail(EBM_ERR_NOMEM, "%s: out of memory in zlib",
+                        source->path);
+    return ebm_fail(EBM_ERR_FORMAT,
+                    "%s: corrupt gzip stream near offset %llu: %s",
+                    source->path, (unsigned long long)input_offset(source),
+                    message);
+}
+
+/* Inflates up to size bytes into buffer, across member boundaries. */
+static ebm_status read_gzip(struct idx_source *source, unsigned char *buffer,
+                            size_t size, size_t *got)
+{
+    z_stream *inflater = &source->inflater;
+
+    while (*got < size) {
+        uInt space = (uInt)ebm_min_size(size - *got, UINT_MAX);
+        ebm_status status;
+        int code;
+
+        if (source->member_ended) {
+            bool started = false;
+
+            status = start_next_member(source, &started);
+            if (status != EBM_OK || !started)
+                return status;
+        }
+        if (inflater->avail_in == 0) {
+            status = fill_input(source, 1);
+            if (status != EBM_OK)
+                return status;
+        }
+        inflater->next_out = buffer + *got;
+        inflater->avail_out = space;
+        code = inflate(inflater, Z_NO_FLUSH);
+        *got += space - inflater->avail_out;
+        if (code == Z_STREAM_END) {
+            source->member_ended = true;
+        } else if (code == Z_BUF_ERROR && inflater->avail_in == 0 &&
+                   source->at_eof) {
+            return ebm_fail(EBM_ERR_TRUNCATED,
+                            "%s: the file ends inside a gzip member, after "
+                            "%llu bytes",
+                            source->path,
+                            (unsigned long long)source->file_read);
+        } else if (code != Z_OK && code != Z_BUF_ERROR) {
+            return fail_inflate(source, code);
+        }
+    }
+    return EBM_OK;
+}
+
+/*
+ * Reads up to size bytes into buffer and stores the count in *got. Fewer
+ * than size means the end of the data. A gzip member that stops early is
+ * EBM_ERR_TRUNCATED. A corrupt one (bad deflate data, or a CRC-32 or
+ * length in its trailer that does not match), or bytes after the last
+ * member that do not start another, are EBM_ERR_FORMAT.
+ */
+static ebm_status read_bytes(struct idx_source *source, void *buffer,
+                             size_t size, size_t *got)
+{
+    *got = 0;
+    if (source->gzip)
+        return read_gzip(source, buffer, size, got);
+    return read_plain(source, buffer, size, got);
+}
+
 /* Reads the magic and dimensions, and stores the matrix shape. */
-static ebm_status read_header(gzFile file, const char *path, size_t *rows,
-                              size_t *cols, size_t *header_size)
+static ebm_status read_header(struct idx_source *source, const char *path,
+                              size_t *rows, size_t *cols,
+                              size_t *header_size)
 {
     unsigned char magic[4];
     unsigned char sizes[255 * 4];
     size_t got = 0, ndim, count;
-    ebm_status status = read_bytes(file, path, magic, sizeof(magic), &got);
+    ebm_status status = read_bytes(source, magic, sizeof(magic), &got);
 
     if (status != EBM_OK)
         return status;
@@ -112,7 +291,7 @@ static ebm_status read_header(gzFile file, const char *path, size_t *rows,
     if (ndim == 0)
         return ebm_fail(EBM_ERR_FORMAT,
                         "%s: invalid IDX header: 0 dimensions", path);
-    status = read_bytes(file, path, sizes, 4 * ndim, &got);
+    status = read_bytes(source, sizes, 4 * ndim, &got);
     if (status != EBM_OK)
         return status;
     if (got < 4 * ndim)
@@ -186,8 +365,8 @@ static ebm_status reserve_values(const char *path, float **values,
  * array grows with the bytes actually read, so a header that declares far
  * more data than the file contains cannot force a large allocation.
  */
-static ebm_status read_values(gzFile file, const char *path, size_t count,
-                              size_t header_size, float **out)
+static ebm_status read_values(struct idx_source *source, const char *path,
+                              size_t count, size_t header_size, float **out)
 {
     float scale[256];
     size_t capacity = ebm_min_size(count, INITIAL_CAPACITY);
@@ -206,7 +385,7 @@ static ebm_status read_values(gzFile file, const char *path, size_t count,
     while (loaded < count) {
         size_t want = ebm_min_size(READ_CHUNK, count - loaded);
 
-        status = read_bytes(file, path, chunk, want, &got);
+        status = read_bytes(source, chunk, want, &got);
         if (status != EBM_OK)
             goto done;
         if (got == 0) {
@@ -224,9 +403,10 @@ static ebm_status read_values(gzFile file, const char *path, size_t count,
             values[loaded + i] = scale[chunk[i]];
         loaded += got;
     }
-    /* One more read must find the end of the file. For gzip it also
-     * checks the stream's CRC-32 and length. */
-    status = read_bytes(file, path, chunk, 1, &got);
+    /* One more read must find the end of the data. For gzip it also
+     * checks the last member's CRC-32 and length, and that nothing but
+     * further members follows it. */
+    status = read_bytes(source, chunk, 1, &got);
     if (status == EBM_OK && got != 0)
         status = ebm_fail(EBM_ERR_FORMAT,
                           "%s: bytes follow the %zu data bytes at offset %zu "
@@ -245,7 +425,7 @@ done:
 ebm_status ebm_data_load_idx(const char *path, ebm_data *out)
 {
     struct stat info;
-    gzFile file;
+    struct idx_source source;
     size_t rows = 0, cols = 0, header_size = 0;
     float *values = NULL;
     ebm_status status;
@@ -272,17 +452,14 @@ ebm_status ebm_data_load_idx(const char *path, ebm_data *out)
         close(fd);
         return ebm_fail(EBM_ERR_IO, "%s: cannot read: is a directory", path);
     }
-    file = gzdopen(fd, "rb");
-    if (file == NULL) {
-        close(fd);
-        return ebm_fail(EBM_ERR_NOMEM, "%s: cannot allocate a zlib reader",
-                        path);
-    }
-    gzbuffer(file, GZ_BUFFER_SIZE);
-    status = read_header(file, path, &rows, &cols, &header_size);
+    status = open_source(&source, fd, path);
     if (status == EBM_OK)
-        status = read_values(file, path, rows * cols, header_size, &values);
-    gzclose(file);
+        status = read_header(&source, path, &rows, &cols, &header_size);
+    if (status == EBM_OK)
+        status = read_values(&source, path, rows * cols, header_size,
+                             &values);
+    close_source(&source);
+    close(fd);
     if (status != EBM_OK)
         return status;
     out->rows = rows;

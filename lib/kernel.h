@@ -2,7 +2,9 @@
  * EBM_KERNEL marks element-wise loops that are compiled several times, for
  * the baseline x86-64 instruction set, AVX2 and AVX-512, with the best one
  * chosen when the library is loaded. Because FMA contraction is disabled,
- * every version computes the same bits.
+ * every version computes the same bits. Use it on static functions only:
+ * GCC 12 exports the dispatcher of a cloned function even when the
+ * library's symbols are hidden.
  */
 #ifndef EBM_KERNEL_H
 #define EBM_KERNEL_H

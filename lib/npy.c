@@ -5,7 +5,6 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
@@ -51,6 +50,7 @@ struct parser {
     size_t pos;
     const char *label;
     bool allow_long_suffix; /* Python 2 wrote 1.0 headers with "5L" */
+    ebm_npy_expect expect;
 };
 
 static void skip_space(struct parser *p)
@@ -202,34 +202,60 @@ static ebm_status parse_shape(struct parser *p, ebm_npy_array *array)
     }
 }
 
-/* Interprets a dtype string such as "<f4", "|u1" or ">i8". */
+/* Reports a dtype that the caller does not accept; see ebm_npy_expect.
+ * descr is the dtype string, or NULL for a structured dtype. */
+static ebm_status fail_dtype(const struct parser *p, const char *descr,
+                             size_t length)
+{
+    if (p->expect == EBM_NPY_EXPECT_INTEGER) {
+        if (descr == NULL)
+            return ebm_fail(EBM_ERR_FORMAT,
+                            "%s: a structured dtype is not an integer "
+                            "type; expected an integer scalar such as "
+                            "'<i4'",
+                            p->label);
+        return ebm_fail(EBM_ERR_FORMAT,
+                        "%s: dtype '%.*s' is not an integer type; expected "
+                        "an integer scalar such as '<i4'",
+                        p->label, (int)ebm_min_size(length, 40), descr);
+    }
+    if (descr == NULL)
+        return ebm_fail(EBM_ERR_UNSUPPORTED,
+                        "%s: structured dtypes are not supported; expected "
+                        "float32 ('<f4' or '>f4') or float64 ('<f8' or "
+                        "'>f8')",
+                        p->label);
+    return ebm_fail(EBM_ERR_UNSUPPORTED,
+                    "%s: dtype '%.*s' is not supported; expected float32 "
+                    "('<f4' or '>f4') or float64 ('<f8' or '>f8')",
+                    p->label, (int)ebm_min_size(length, 40), descr);
+}
+
+/* Interprets a dtype string such as "<f4", "|u1" or ">i8", and rejects
+ * it unless p->expect accepts it. */
 static ebm_status parse_descr(struct parser *p, ebm_npy_array *array)
 {
     const char *text = NULL;
     size_t length = 0;
     char order, kind, size;
+    bool is_float, is_integer;
     ebm_status status;
 
     skip_space(p);
     if (p->pos < p->size && p->text[p->pos] == '[')
-        return ebm_fail(EBM_ERR_UNSUPPORTED,
-                        "%s: structured dtypes are not supported; expected "
-                        "float32 or float64",
-                        p->label);
+        return fail_dtype(p, NULL, 0);
     status = parse_string(p, &text, &length);
     if (status != EBM_OK)
         return status;
     order = length == 3 ? text[0] : '\0';
     kind = length == 3 ? text[1] : '\0';
     size = length == 3 ? text[2] : '\0';
-    if (!strchr("<>|=", order) || order == '\0' ||
-        !((kind == 'f' && (size == '4' || size == '8')) ||
-          ((kind == 'i' || kind == 'u') && strchr("1248", size) &&
-           size != '\0')))
-        return ebm_fail(EBM_ERR_UNSUPPORTED,
-                        "%s: dtype '%.*s' is not supported; expected "
-                        "float32 ('<f4'), float64 ('<f8') or an integer type",
-                        p->label, (int)ebm_min_size(length, 40), text);
+    is_float = kind == 'f' && (size == '4' || size == '8');
+    is_integer = (kind == 'i' || kind == 'u') && size != '\0' &&
+                 strchr("1248", size) != NULL;
+    if (order == '\0' || strchr("<>|=", order) == NULL ||
+        !(p->expect == EBM_NPY_EXPECT_FLOAT ? is_float : is_integer))
+        return fail_dtype(p, text, length);
     memcpy(array->descr, text, 3);
     array->descr[3] = '\0';
     array->kind = kind == 'f'   ? EBM_NPY_FLOAT
@@ -301,16 +327,19 @@ static ebm_status parse_dict(struct parser *p, ebm_npy_array *array)
     return EBM_OK;
 }
 
-/* Reads the magic, version and header length, and stores where the header
- * text starts and how long it is. */
-static ebm_status parse_prefix(const unsigned char *bytes, size_t size,
+/* Reads the magic, version and header length from prefix, the first
+ * min(EBM_NPY_PREFIX_SIZE, size) bytes of a file of size bytes, and
+ * stores where the header text starts and how long it is. */
+static ebm_status parse_prefix(const unsigned char *prefix,
+                               size_t prefix_size, size_t size,
                                const char *label, size_t *header_start,
                                size_t *header_size)
 {
     unsigned major, minor;
 
-    if (size < MAGIC_SIZE + 2) {
-        if (memcmp(bytes, npy_magic, ebm_min_size(size, MAGIC_SIZE)) == 0)
+    if (prefix_size < MAGIC_SIZE + 2) {
+        if (memcmp(prefix, npy_magic,
+                   ebm_min_size(prefix_size, MAGIC_SIZE)) == 0)
             return ebm_fail(EBM_ERR_TRUNCATED,
                             "%s: .npy data end after %zu bytes, inside the "
                             "magic",
@@ -318,57 +347,73 @@ static ebm_status parse_prefix(const unsigned char *bytes, size_t size,
         return ebm_fail(EBM_ERR_FORMAT, "%s: not a .npy array (bad magic)",
                         label);
     }
-    if (memcmp(bytes, npy_magic, MAGIC_SIZE) != 0)
+    if (memcmp(prefix, npy_magic, MAGIC_SIZE) != 0)
         return ebm_fail(EBM_ERR_FORMAT, "%s: not a .npy array (bad magic)",
                         label);
-    major = bytes[MAGIC_SIZE];
-    minor = bytes[MAGIC_SIZE + 1];
+    major = prefix[MAGIC_SIZE];
+    minor = prefix[MAGIC_SIZE + 1];
     if (minor != 0 || major < 1 || major > 3)
         return ebm_fail(EBM_ERR_VERSION,
                         "%s: .npy format version %u.%u is not supported; "
                         "expected 1.0, 2.0 or 3.0",
                         label, major, minor);
     *header_start = major == 1 ? VERSION1_PREFIX_SIZE : VERSION2_PREFIX_SIZE;
-    if (size < *header_start)
+    if (prefix_size < *header_start)
         return ebm_fail(EBM_ERR_TRUNCATED,
                         "%s: .npy data end after %zu bytes, inside the "
                         "header length",
                         label, size);
     if (major == 1)
-        *header_size = (size_t)bytes[8] | (size_t)bytes[9] << 8;
+        *header_size = (size_t)prefix[8] | (size_t)prefix[9] << 8;
     else
-        *header_size = (size_t)bytes[8] | (size_t)bytes[9] << 8 |
-                       (size_t)bytes[10] << 16 | (size_t)bytes[11] << 24;
+        *header_size = (size_t)prefix[8] | (size_t)prefix[9] << 8 |
+                       (size_t)prefix[10] << 16 | (size_t)prefix[11] << 24;
     if (*header_size > size - *header_start)
         return ebm_fail(EBM_ERR_TRUNCATED,
                         "%s: the .npy header declares %zu bytes but only "
                         "%zu follow",
                         label, *header_size, size - *header_start);
-    if (*header_size == 0 || bytes[*header_start + *header_size - 1] != '\n')
+    return EBM_OK;
+}
+
+ebm_status ebm_npy_data_offset(const unsigned char *prefix,
+                               size_t prefix_size, size_t size,
+                               const char *label, size_t *data_offset)
+{
+    size_t header_start = 0, header_size = 0;
+    ebm_status status = parse_prefix(prefix, prefix_size, size, label,
+                                     &header_start, &header_size);
+
+    if (status == EBM_OK)
+        *data_offset = header_start + header_size;
+    return status;
+}
+
+ebm_status ebm_npy_parse_header(const unsigned char *header,
+                                size_t data_offset, size_t size,
+                                ebm_npy_expect expect, const char *label,
+                                ebm_npy_array *out)
+{
+    ebm_npy_array array;
+    struct parser parser;
+    size_t header_start, data_size, available;
+    ebm_status status;
+
+    /* ebm_npy_data_offset has checked the magic and the version. */
+    header_start = header[MAGIC_SIZE] == 1 ? VERSION1_PREFIX_SIZE
+                                           : VERSION2_PREFIX_SIZE;
+    if (data_offset == header_start || header[data_offset - 1] != '\n')
         return ebm_fail(EBM_ERR_FORMAT,
                         "%s: invalid .npy header: it does not end with a "
                         "newline",
                         label);
-    return EBM_OK;
-}
-
-ebm_status ebm_npy_parse(const unsigned char *bytes, size_t size,
-                         const char *label, ebm_npy_array *out)
-{
-    ebm_npy_array array;
-    struct parser parser;
-    size_t header_start = 0, header_size = 0, data_size, available;
-    ebm_status status;
-
     memset(&array, 0, sizeof(array));
-    status = parse_prefix(bytes, size, label, &header_start, &header_size);
-    if (status != EBM_OK)
-        return status;
-    parser.text = (const char *)bytes + header_start;
-    parser.size = header_size;
+    parser.text = (const char *)header + header_start;
+    parser.size = data_offset - header_start;
     parser.pos = 0;
     parser.label = label;
     parser.allow_long_suffix = header_start == VERSION1_PREFIX_SIZE;
+    parser.expect = expect;
     status = parse_dict(&parser, &array);
     if (status != EBM_OK)
         return status;
@@ -387,8 +432,8 @@ ebm_status ebm_npy_parse(const unsigned char *bytes, size_t size,
     status = ebm_mul_size(array.count, array.item_size, &data_size, label);
     if (status != EBM_OK)
         return status;
-    array.data_offset = header_start + header_size;
-    available = size - array.data_offset;
+    array.data_offset = data_offset;
+    available = size - data_offset;
     if (available < data_size)
         return ebm_fail(EBM_ERR_TRUNCATED,
                         "%s: the shape needs %zu data bytes but only %zu "
@@ -451,75 +496,63 @@ static ebm_status fail_element(const ebm_npy_array *array, const char *label,
                     label, j / cols, j % cols, value, problem);
 }
 
-ebm_status ebm_npy_take_float32(unsigned char *buffer,
-                                const ebm_npy_array *array,
-                                const char *label, float **values)
+/* Whether all count native float32 values at data are finite. The loop
+ * has no early exit, so that the compiler can vectorise it. */
+static bool native_float32_finite(const unsigned char *data, size_t count)
 {
-    size_t count = array->count;
+    unsigned invalid = 0;
+
+    for (size_t i = 0; i < count; i++) {
+        float value;
+
+        memcpy(&value, data + i * sizeof(float), sizeof(value));
+        invalid |= !(fabsf(value) <= FLT_MAX);
+    }
+    return invalid == 0;
+}
+
+ebm_status ebm_npy_convert_float32(const ebm_npy_array *array,
+                                   const unsigned char *data, size_t first,
+                                   size_t count, const char *label,
+                                   float *values)
+{
     size_t rows = array->ndim == 2 ? array->shape[0] : 1;
-    size_t cols = array->ndim == 2 ? array->shape[1] : count;
+    size_t cols = array->ndim == 2 ? array->shape[1] : array->count;
     bool transpose = array->fortran_order && array->ndim == 2 && rows > 1 &&
                      cols > 1;
-    const unsigned char *in = buffer + array->data_offset;
-    unsigned char *out = buffer;
 
-    if (array->kind != EBM_NPY_FLOAT) {
-        free(buffer);
-        return ebm_fail(EBM_ERR_UNSUPPORTED,
-                        "%s: dtype '%s' is not supported here; expected "
-                        "float32 or float64",
-                        label, array->descr);
+    /* Native float32 in C order, the usual case, is checked and copied
+     * in bulk. An invalid element is then located by the loop below. */
+    if (array->item_size == sizeof(float) && !array->swap_bytes &&
+        !transpose && native_float32_finite(data, count)) {
+        if (values != NULL)
+            memcpy(values + first, data, count * sizeof(float));
+        return EBM_OK;
     }
-    /* C order converts in place: element j is read from data_offset +
-     * j * item_size before anything is written at or after j * 4, the
-     * lower address. Fortran order is transposed into a new array. */
-    if (transpose) {
-        out = malloc(count * sizeof(float));
-        if (out == NULL) {
-            free(buffer);
-            return ebm_fail(EBM_ERR_NOMEM,
-                            "%s: cannot allocate %zu floats", label, count);
-        }
-    }
-    for (size_t j = 0; j < count; j++) {
-        size_t target = transpose ? (j % rows) * cols + j / rows : j;
+    for (size_t i = 0; i < count; i++) {
+        size_t j = first + i;
         double wide;
         float value;
 
         if (array->item_size == sizeof(float)) {
-            value = load_float32(in + j * sizeof(float), array->swap_bytes);
+            value = load_float32(data + i * sizeof(float), array->swap_bytes);
             wide = value;
         } else {
-            wide = load_float64(in + j * sizeof(double), array->swap_bytes);
+            wide = load_float64(data + i * sizeof(double), array->swap_bytes);
             value = fabs(wide) <= FLT_MAX ? (float)wide : 0.0f;
         }
-        if (!(fabs(wide) <= FLT_MAX)) {
-            ebm_status status = fail_element(array, label, j, wide);
-
-            if (out != buffer)
-                free(out);
-            free(buffer);
-            return status;
-        }
-        memcpy(out + target * sizeof(float), &value, sizeof(value));
+        if (!(fabs(wide) <= FLT_MAX))
+            return fail_element(array, label, j, wide);
+        if (values != NULL)
+            values[transpose ? (j % rows) * cols + j / rows : j] = value;
     }
-    if (transpose) {
-        free(buffer);
-    } else {
-        unsigned char *shrunk = realloc(out, count * sizeof(float));
-
-        if (shrunk != NULL)
-            out = shrunk;
-    }
-    *values = (float *)(void *)out;
     return EBM_OK;
 }
 
-ebm_status ebm_npy_read_integer(const unsigned char *bytes,
+ebm_status ebm_npy_read_integer(const unsigned char *data,
                                 const ebm_npy_array *array,
                                 const char *label, int64_t *value)
 {
-    const unsigned char *data = bytes + array->data_offset;
     bool little = host_is_little_endian() != array->swap_bytes;
     size_t size = array->item_size;
     uint64_t bits = 0;

@@ -21,6 +21,10 @@
 /* Maximum number of dimensions of an array that this module reads. */
 #define EBM_NPY_MAX_DIMS 2
 
+/* Bytes of a .npy file that ebm_npy_data_offset reads: the magic, the
+ * version and the longest header length field. */
+#define EBM_NPY_PREFIX_SIZE 12
+
 /* Capacity that ebm_npy_format_header needs for any shape. */
 #define EBM_NPY_HEADER_CAPACITY 192
 
@@ -29,6 +33,16 @@ typedef enum ebm_npy_kind {
     EBM_NPY_SIGNED,  /* 'i': int8 to int64 */
     EBM_NPY_UNSIGNED /* 'u': uint8 to uint64 */
 } ebm_npy_kind;
+
+/* The dtypes that a caller of ebm_npy_parse_header accepts. */
+typedef enum ebm_npy_expect {
+    /* float32 or float64. Any other dtype is a valid array that this
+     * library does not read, so it fails with EBM_ERR_UNSUPPORTED. */
+    EBM_NPY_EXPECT_FLOAT,
+    /* A signed or unsigned integer type of 1, 2, 4 or 8 bytes. Any other
+     * dtype breaks the file format, so it fails with EBM_ERR_FORMAT. */
+    EBM_NPY_EXPECT_INTEGER
+} ebm_npy_expect;
 
 /* Description of an array, from its header. */
 typedef struct ebm_npy_array {
@@ -44,43 +58,58 @@ typedef struct ebm_npy_array {
 } ebm_npy_array;
 
 /*
- * Parses the .npy file in bytes[0, size) into *out and checks that exactly
- * count * item_size bytes of data follow the header. Every dimension must
- * lie in 1..EBM_MAX_UNITS and the element count must not exceed
- * EBM_MAX_ELEMENTS. label names the array in messages, e.g.
- * "model.npz: W.npy".
- *
- * Errors: EBM_ERR_FORMAT (bad magic, malformed header, a zero dimension,
- * more than EBM_NPY_MAX_DIMS dimensions, or bytes after the data).
- * EBM_ERR_VERSION (a format version other than 1.0, 2.0 and 3.0).
- * EBM_ERR_UNSUPPORTED (a dtype other than float32, float64 and the integer
- * types). EBM_ERR_LIMIT. EBM_ERR_TRUNCATED (fewer data bytes than the
- * shape needs).
+ * Reads the magic, format version and header length from prefix, the
+ * first min(EBM_NPY_PREFIX_SIZE, size) bytes of a .npy file of size
+ * bytes, and stores in *data_offset where the data start, which is also
+ * the number of bytes that ebm_npy_parse_header needs. label names the
+ * array in messages, e.g. "model.npz: W.npy".
+ * Errors: EBM_ERR_FORMAT (bad magic). EBM_ERR_VERSION (a format version
+ * other than 1.0, 2.0 and 3.0). EBM_ERR_TRUNCATED (the file ends inside
+ * the prefix or inside the header it declares).
  */
-ebm_status ebm_npy_parse(const unsigned char *bytes, size_t size,
-                         const char *label, ebm_npy_array *out);
+ebm_status ebm_npy_data_offset(const unsigned char *prefix,
+                               size_t prefix_size, size_t size,
+                               const char *label, size_t *data_offset);
 
 /*
- * Converts the float32 or float64 data of a parsed array to native float32
- * in C order and takes ownership of buffer, the malloc'd .npy bytes that
- * array was parsed from. On success *values contains array->count floats,
- * to be released with free(). It is usually buffer itself, converted in
- * place. On failure buffer has been freed.
+ * Parses header, the first data_offset bytes of a .npy file of size bytes
+ * (data_offset from ebm_npy_data_offset), into *out, and checks that
+ * exactly count * item_size bytes of data follow the header. Every
+ * dimension must lie in 1..EBM_MAX_UNITS and the element count must not
+ * exceed EBM_MAX_ELEMENTS.
  *
- * Errors: EBM_ERR_UNSUPPORTED (an integer dtype), EBM_ERR_NONFINITE (NaN,
- * an infinity, or a float64 value whose magnitude exceeds FLT_MAX),
- * EBM_ERR_NOMEM.
+ * Errors: EBM_ERR_FORMAT (malformed header, a zero dimension, more than
+ * EBM_NPY_MAX_DIMS dimensions, or bytes after the data).
+ * EBM_ERR_UNSUPPORTED or EBM_ERR_FORMAT (a dtype that expect excludes, as
+ * described at ebm_npy_expect). EBM_ERR_LIMIT. EBM_ERR_TRUNCATED (fewer
+ * data bytes than the shape needs).
  */
-ebm_status ebm_npy_take_float32(unsigned char *buffer,
-                                const ebm_npy_array *array,
-                                const char *label, float **values);
+ebm_status ebm_npy_parse_header(const unsigned char *header,
+                                size_t data_offset, size_t size,
+                                ebm_npy_expect expect, const char *label,
+                                ebm_npy_array *out);
 
 /*
- * Reads the single element of a parsed integer array of one element.
- * A uint64 value above INT64_MAX is stored as INT64_MAX.
+ * Converts count elements of a parsed float32 or float64 array, those
+ * from index first on in storage order, from data (count * item_size
+ * bytes) to native float32. Each is stored at its C-order index in
+ * values, which has room for array->count floats, or only checked when
+ * values is NULL. A call may cover any run of elements, so an array can
+ * be converted in chunks as it is read.
+ * Errors: EBM_ERR_NONFINITE (NaN, an infinity, or a float64 value whose
+ * magnitude exceeds FLT_MAX), naming the element by its indices.
+ */
+ebm_status ebm_npy_convert_float32(const ebm_npy_array *array,
+                                   const unsigned char *data, size_t first,
+                                   size_t count, const char *label,
+                                   float *values);
+
+/*
+ * Reads the single element of a parsed integer array from data, its
+ * item_size bytes. A uint64 value above INT64_MAX is stored as INT64_MAX.
  * Errors: EBM_ERR_FORMAT (a float dtype, or more than one element).
  */
-ebm_status ebm_npy_read_integer(const unsigned char *bytes,
+ebm_status ebm_npy_read_integer(const unsigned char *data,
                                 const ebm_npy_array *array,
                                 const char *label, int64_t *value);
 

@@ -1,14 +1,18 @@
 /* Thread setting, ebm_gemm and ebm_parallel_for. */
+/* sched_getaffinity and CPU_COUNT. */
+#define _GNU_SOURCE
 #include "parallel.h"
 
 #include <cblas.h>
-#include <omp.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core.h"
+#include "pool.h"
 
 #define EBM_MAX_THREADS 1024
 
@@ -21,6 +25,22 @@
 
 static atomic_int ebm_threads_setting; /* 0 until set or first used */
 
+/* Processors this process may run on (its CPU affinity mask), at least 1. */
+static int available_processors(void)
+{
+    cpu_set_t set;
+    int count = 0;
+
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        count = CPU_COUNT(&set);
+    if (count < 1) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+
+        count = online >= 1 && online <= EBM_MAX_THREADS ? (int)online : 1;
+    }
+    return count < EBM_MAX_THREADS ? count : EBM_MAX_THREADS;
+}
+
 static int default_thread_count(void)
 {
     const char *env = getenv("OMP_NUM_THREADS");
@@ -28,8 +48,7 @@ static int default_thread_count(void)
 
     if (n >= 1 && n <= EBM_MAX_THREADS)
         return (int)n;
-    n = omp_get_num_procs();
-    return n >= 1 ? (int)n : 1;
+    return available_processors();
 }
 
 ebm_status ebm_set_threads(int n)
@@ -40,7 +59,7 @@ ebm_status ebm_set_threads(int n)
                         "to %d",
                         n, EBM_MAX_THREADS);
     if (n == 0)
-        n = omp_get_num_procs();
+        n = available_processors();
     atomic_store(&ebm_threads_setting, n >= 1 ? n : 1);
     return EBM_OK;
 }
@@ -133,6 +152,13 @@ struct gemm_job {
     struct ebm_gemm_plan plan;
 };
 
+static void run_piece(const struct gemm_job *job, size_t piece);
+
+static void run_piece_task(void *context, size_t piece)
+{
+    run_piece(context, piece);
+}
+
 static void run_piece(const struct gemm_job *job, size_t piece)
 {
     size_t begin = piece * job->plan.width;
@@ -180,41 +206,32 @@ void ebm_gemm(bool transpose_a, bool transpose_b, size_t m, size_t n,
         .plan = ebm_gemm_plan(m, n, k),
     };
     int threads = ebm_thread_count();
-    long pieces = (long)job.plan.pieces;
+    size_t pieces = job.plan.pieces;
 
     configure_blas();
-    if (threads > 1 && pieces > 1) {
-        if (threads > pieces)
-            threads = (int)pieces;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-        for (long piece = 0; piece < pieces; piece++)
-            run_piece(&job, (size_t)piece);
-    } else {
-        for (long piece = 0; piece < pieces; piece++)
-            run_piece(&job, (size_t)piece);
-    }
+    ebm_pool_run(threads, (size_t)pieces, run_piece_task, &job);
+}
+
+struct range_job {
+    size_t count, grain;
+    ebm_range_fn body;
+    void *context;
+};
+
+static void run_range_task(void *context, size_t chunk)
+{
+    const struct range_job *job = context;
+    size_t begin = chunk * job->grain;
+
+    job->body(job->context, begin, ebm_min_size(begin + job->grain,
+                                                job->count));
 }
 
 void ebm_parallel_for(size_t count, size_t grain, ebm_range_fn body,
                       void *context)
 {
-    long chunks = (long)((count + grain - 1) / grain);
-    int threads = ebm_thread_count();
+    struct range_job job = {count, grain, body, context};
 
-    if (threads > chunks)
-        threads = (int)chunks;
-    if (threads > 1) {
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-        for (long chunk = 0; chunk < chunks; chunk++) {
-            size_t begin = (size_t)chunk * grain;
-
-            body(context, begin, ebm_min_size(begin + grain, count));
-        }
-    } else {
-        for (long chunk = 0; chunk < chunks; chunk++) {
-            size_t begin = (size_t)chunk * grain;
-
-            body(context, begin, ebm_min_size(begin + grain, count));
-        }
-    }
+    ebm_pool_run(ebm_thread_count(), (count + grain - 1) / grain,
+                 run_range_task, &job);
 }

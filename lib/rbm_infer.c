@@ -12,23 +12,60 @@
 /* Fused layer: sgemm, then bias, sigmoid and sampling on each piece        */
 /* ------------------------------------------------------------------------ */
 
-/* row = sigmoid((row + bias) / T), dividing by T as a multiplication by
- * 1 / T, which is exact for T = 1 and for powers of two. */
+/* row = scale sigmoid((row + bias) / T), dividing by T as a multiplication
+ * by 1 / T, which is exact for T = 1 and for powers of two. */
 EBM_KERNEL
 static void sigmoid_row(float *row, const float *bias, size_t count,
-                        float temperature)
+                        float inverse_temperature, float scale)
 {
-    float inverse = 1.0f / temperature;
-
     for (size_t c = 0; c < count; c++)
-        row[c] = ebm_vsigmoid((row[c] + bias[c]) * inverse);
+        row[c] =
+            scale * ebm_vsigmoid((row[c] + bias[c]) * inverse_temperature);
 }
 
-EBM_KERNEL
-static void scale_row(float *row, size_t count, float scale)
+/* A plain function around the kernel: GCC exports the dispatcher of a
+ * target_clones function whatever its visibility, so only static
+ * functions are cloned. */
+void ebm_sigmoid_row(float *row, const float *bias, size_t count,
+                     float inverse_temperature, float scale)
 {
-    for (size_t c = 0; c < count; c++)
-        row[c] *= scale;
+    sigmoid_row(row, bias, count, inverse_temperature, scale);
+}
+
+/* As ebm_sigmoid_row, and sample[c] = (u_c < p) with u_c made from words[c]
+ * as ebm_rng_uniform defines it; p is compared before it is scaled. */
+EBM_KERNEL
+static void sigmoid_compare_row(float *row, const float *bias, size_t count,
+                                float inverse_temperature, float scale,
+                                const uint32_t *words, float *sample)
+{
+    for (size_t c = 0; c < count; c++) {
+        float p = ebm_vsigmoid((row[c] + bias[c]) * inverse_temperature);
+        float u = ((float)(int32_t)(words[c] >> 9) + 0.5f) * 0x1p-23f;
+
+        /* In this order, so that a sample written over row wins. */
+        row[c] = scale * p;
+        sample[c] = u < p ? 1.0f : 0.0f;
+    }
+}
+
+/* Elements per pass of the sampling kernel; the words live on the stack. */
+#define SAMPLE_CHUNK 512
+
+void ebm_sigmoid_sample_row(float *row, const float *bias, size_t count,
+                            float inverse_temperature, float scale,
+                            uint64_t seed, uint64_t stream,
+                            uint64_t first_index, float *sample)
+{
+    uint32_t words[SAMPLE_CHUNK];
+
+    for (size_t c = 0; c < count; c += SAMPLE_CHUNK) {
+        size_t width = ebm_min_size(SAMPLE_CHUNK, count - c);
+
+        ebm_rng_fill_words(seed, stream, first_index + c, width, words);
+        sigmoid_compare_row(row + c, bias + c, width, inverse_temperature,
+                            scale, words, sample + c);
+    }
 }
 
 static void layer_block(void *context, size_t row_begin, size_t row_end,
@@ -38,23 +75,22 @@ static void layer_block(void *context, size_t row_begin, size_t row_end,
     const ebm_rbm *rbm = args->rbm;
     size_t n_out = args->to_visible ? rbm->n_visible : rbm->n_hidden;
     const float *bias =
-        args->to_visible ? rbm->visible_bias : rbm->hidden_bias;
+        (args->to_visible ? rbm->visible_bias : rbm->hidden_bias) +
+        col_begin;
     size_t width = col_end - col_begin;
+    float inverse = 1.0f / args->temperature;
 
     for (size_t r = row_begin; r < row_end; r++) {
         float *prob = args->prob + r * args->prob_stride + col_begin;
 
-        sigmoid_row(prob, bias + col_begin, width, args->temperature);
-        if (args->sample != NULL) {
-            uint64_t first = (uint64_t)(args->first_row + r) * n_out +
-                             col_begin;
-
-            ebm_rng_bernoulli(args->seed, args->stream, first, width, prob,
-                              args->sample + r * args->sample_stride +
-                                  col_begin);
-        }
-        if (args->prob_scale != 1.0f)
-            scale_row(prob, width, args->prob_scale);
+        if (args->sample == NULL)
+            ebm_sigmoid_row(prob, bias, width, inverse, args->prob_scale);
+        else
+            ebm_sigmoid_sample_row(
+                prob, bias, width, inverse, args->prob_scale, args->seed,
+                args->stream,
+                (uint64_t)(args->first_row + r) * n_out + col_begin,
+                args->sample + r * args->sample_stride + col_begin);
     }
 }
 

@@ -69,6 +69,19 @@ struct ebm_layer_args {
     size_t first_row;
 };
 
+/* row[c] = scale sigmoid((row[c] + bias[c]) inverse_temperature) for
+ * c < count. */
+void ebm_sigmoid_row(float *row, const float *bias, size_t count,
+                     float inverse_temperature, float scale);
+
+/* As ebm_sigmoid_row, and sample[c] = (u < p) with u the uniform of (seed,
+ * stream, first_index + c), compared before scaling. sample may equal row
+ * only when scale is 1, and then row ends up holding the samples. */
+void ebm_sigmoid_sample_row(float *row, const float *bias, size_t count,
+                            float inverse_temperature, float scale,
+                            uint64_t seed, uint64_t stream,
+                            uint64_t first_index, float *sample);
+
 /* Arguments for a layer whose matrices are packed (strides equal to the
  * widths), at temperature 1, without sampling. */
 struct ebm_layer_args ebm_layer_packed(const ebm_rbm *rbm, bool to_visible,

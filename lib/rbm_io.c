@@ -2,9 +2,16 @@
  * Model files: ebm_rbm_save and ebm_rbm_load, a NumPy .npz archive with
  * the arrays format_version, W, visible_bias and hidden_bias. See ebm.h
  * and docs/file-formats.md.
+ *
+ * ebm_rbm_load converts the arrays straight into the model's memory, so
+ * that a load never keeps two copies of the parameters. That is why this
+ * file, unlike the rest of the file layer, uses the struct and
+ * ebm_rbm_refresh_max_abs from rbm_internal.h.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +20,7 @@
 
 #include "core.h"
 #include "npy.h"
+#include "rbm_internal.h"
 #include "zip.h"
 
 #define MODEL_FORMAT_VERSION 1
@@ -194,6 +202,50 @@ static ebm_status sync_directory(const char *path, const char *directory)
     return status;
 }
 
+/* Fails with EBM_ERR_NONFINITE naming the first NaN or infinity among
+ * the count values of entry, a matrix of cols columns when ndim is 2, so
+ * that no file is written that ebm_rbm_load would reject. */
+static ebm_status check_finite_entry(const char *path, const char *entry,
+                                     const float *values, size_t count,
+                                     size_t ndim, size_t cols)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (fabsf(values[i]) <= FLT_MAX)
+            continue;
+        if (ndim == 2)
+            return ebm_fail(EBM_ERR_NONFINITE,
+                            "%s: cannot save: %s element [%zu, %zu] is %g; "
+                            "parameters must be finite",
+                            path, entry, i / cols, i % cols,
+                            (double)values[i]);
+        return ebm_fail(EBM_ERR_NONFINITE,
+                        "%s: cannot save: %s element [%zu] is %g; "
+                        "parameters must be finite",
+                        path, entry, i, (double)values[i]);
+    }
+    return EBM_OK;
+}
+
+static ebm_status check_parameters_finite(const ebm_rbm *rbm,
+                                          const char *path)
+{
+    size_t n_visible = 0, n_hidden = 0;
+    ebm_status status = ebm_rbm_shape(rbm, &n_visible, &n_hidden);
+
+    if (status == EBM_OK)
+        status = check_finite_entry(path, "W.npy", ebm_rbm_weights(rbm),
+                                    n_visible * n_hidden, 2, n_hidden);
+    if (status == EBM_OK)
+        status = check_finite_entry(path, "visible_bias.npy",
+                                    ebm_rbm_visible_bias(rbm), n_visible, 1,
+                                    n_visible);
+    if (status == EBM_OK)
+        status = check_finite_entry(path, "hidden_bias.npy",
+                                    ebm_rbm_hidden_bias(rbm), n_hidden, 1,
+                                    n_hidden);
+    return status;
+}
+
 ebm_status ebm_rbm_save(const ebm_rbm *rbm, const char *path)
 {
     char *temp = NULL, *directory = NULL;
@@ -203,6 +255,8 @@ ebm_status ebm_rbm_save(const ebm_rbm *rbm, const char *path)
 
     if (status == EBM_OK)
         status = ebm_check_pointer(path, "path");
+    if (status == EBM_OK)
+        status = check_parameters_finite(rbm, path);
     if (status == EBM_OK)
         status = make_temp_names(path, &temp, &directory);
     if (status != EBM_OK)
@@ -243,21 +297,84 @@ ebm_status ebm_rbm_save(const ebm_rbm *rbm, const char *path)
 /* Loading                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Reads entry and parses its .npy header. On success the caller owns
- * *bytes. */
-static ebm_status read_npy(ebm_zip_reader *zip, const char *label,
-                           const char *entry, unsigned char **bytes,
-                           ebm_npy_array *array)
+/* Bytes of .npy data converted per read: a multiple of every item size. */
+#define CONVERT_CHUNK ((size_t)64 * 1024)
+#define HEADER_INITIAL_CAPACITY ((size_t)4096)
+
+/*
+ * Reads the .npy header at the start of stream into a new buffer (*out,
+ * which the caller frees) and stores its size in *data_offset. The buffer
+ * grows with the bytes that arrive, so a header length field cannot force
+ * a large allocation by itself.
+ */
+static ebm_status read_npy_header(ebm_zip_stream *stream, const char *label,
+                                  unsigned char **out, size_t *data_offset)
 {
-    size_t size = 0;
-    ebm_status status = ebm_zip_reader_read(zip, entry, bytes, &size);
+    size_t size = ebm_zip_stream_size(stream);
+    size_t capacity = HEADER_INITIAL_CAPACITY, have = 0, got = 0;
+    unsigned char *header = malloc(capacity);
+    ebm_status status;
+
+    if (header == NULL)
+        return ebm_fail(EBM_ERR_NOMEM, "%s: cannot allocate %zu bytes",
+                        label, capacity);
+    status = ebm_zip_stream_read(stream, header,
+                                 ebm_min_size(EBM_NPY_PREFIX_SIZE, size),
+                                 &have);
+    if (status == EBM_OK)
+        status = ebm_npy_data_offset(header, have, size, label, data_offset);
+    /* A data_offset below `have` leaves a header of at most one byte,
+     * which ebm_npy_parse_header rejects before any data are used. */
+    while (status == EBM_OK && have < *data_offset) {
+        if (have == capacity) {
+            size_t grown_capacity = ebm_min_size(2 * capacity, *data_offset);
+            unsigned char *grown = realloc(header, grown_capacity);
+
+            if (grown == NULL) {
+                status = ebm_fail(EBM_ERR_NOMEM,
+                                  "%s: cannot allocate %zu bytes for the "
+                                  ".npy header",
+                                  label, grown_capacity);
+                break;
+            }
+            header = grown;
+            capacity = grown_capacity;
+        }
+        status = ebm_zip_stream_read(stream, header + have,
+                                     ebm_min_size(capacity, *data_offset) -
+                                         have,
+                                     &got);
+        have += got;
+    }
+    if (status != EBM_OK) {
+        free(header);
+        return status;
+    }
+    *out = header;
+    return EBM_OK;
+}
+
+/* Opens entry and parses its .npy header. On success the caller closes
+ * *stream, which is positioned at the first data byte. */
+static ebm_status open_npy(ebm_zip_reader *zip, const char *label,
+                           const char *entry, ebm_npy_expect expect,
+                           ebm_zip_stream **stream, ebm_npy_array *array)
+{
+    unsigned char *header = NULL;
+    size_t data_offset = 0;
+    ebm_status status = ebm_zip_stream_open(zip, entry, stream);
 
     if (status != EBM_OK)
         return status;
-    status = ebm_npy_parse(*bytes, size, label, array);
+    status = read_npy_header(*stream, label, &header, &data_offset);
+    if (status == EBM_OK)
+        status = ebm_npy_parse_header(header, data_offset,
+                                      ebm_zip_stream_size(*stream), expect,
+                                      label, array);
+    free(header);
     if (status != EBM_OK) {
-        free(*bytes);
-        *bytes = NULL;
+        ebm_zip_stream_close(*stream);
+        *stream = NULL;
     }
     return status;
 }
@@ -268,9 +385,11 @@ static ebm_status read_npy(ebm_zip_reader *zip, const char *label,
 static ebm_status check_format_version(ebm_zip_reader *zip, const char *path)
 {
     static const char entry[] = "format_version.npy";
-    unsigned char *bytes = NULL;
+    unsigned char data[8];
+    ebm_zip_stream *stream = NULL;
     ebm_npy_array array;
     int64_t version = 0;
+    size_t got = 0;
     char *label;
     ebm_status status;
 
@@ -280,48 +399,25 @@ static ebm_status check_format_version(ebm_zip_reader *zip, const char *path)
     if (label == NULL)
         return ebm_fail(EBM_ERR_NOMEM, "%s: cannot allocate a message",
                         path);
-    status = read_npy(zip, label, entry, &bytes, &array);
-    if (status == EBM_OK && (array.kind == EBM_NPY_FLOAT || array.ndim != 0))
+    status = open_npy(zip, label, entry, EBM_NPY_EXPECT_INTEGER, &stream,
+                      &array);
+    if (status == EBM_OK && array.ndim != 0)
         status = ebm_fail(EBM_ERR_FORMAT,
                           "%s: expected an integer scalar, found dtype '%s' "
                           "with %zu dimensions",
                           label, array.descr, array.ndim);
     if (status == EBM_OK)
-        status = ebm_npy_read_integer(bytes, &array, label, &version);
+        status = ebm_zip_stream_read(stream, data, array.item_size, &got);
+    if (status == EBM_OK)
+        status = ebm_zip_stream_finish(stream);
+    if (status == EBM_OK)
+        status = ebm_npy_read_integer(data, &array, label, &version);
     if (status == EBM_OK && version != MODEL_FORMAT_VERSION)
         status = ebm_fail(EBM_ERR_VERSION,
                           "%s: format_version is %lld; this libebm reads "
                           "version %d only",
                           path, (long long)version, MODEL_FORMAT_VERSION);
-    free(bytes);
-    free(label);
-    return status;
-}
-
-/* Reads one float array of ndim dimensions as native float32. */
-static ebm_status read_parameter(ebm_zip_reader *zip, const char *path,
-                                 const char *entry, size_t ndim,
-                                 float **values, size_t *shape)
-{
-    unsigned char *bytes = NULL;
-    ebm_npy_array array;
-    char *label = make_label(path, entry);
-    ebm_status status;
-
-    if (label == NULL)
-        return ebm_fail(EBM_ERR_NOMEM, "%s: cannot allocate a message",
-                        path);
-    status = read_npy(zip, label, entry, &bytes, &array);
-    if (status == EBM_OK && array.ndim != ndim) {
-        status = ebm_fail(EBM_ERR_FORMAT,
-                          "%s: the array has %zu dimensions; expected %zu",
-                          label, array.ndim, ndim);
-        free(bytes);
-    }
-    if (status == EBM_OK) {
-        memcpy(shape, array.shape, ndim * sizeof(*shape));
-        status = ebm_npy_take_float32(bytes, &array, label, values);
-    }
+    ebm_zip_stream_close(stream);
     free(label);
     return status;
 }
@@ -341,85 +437,173 @@ static ebm_status check_entries_present(const ebm_zip_reader *zip,
     return EBM_OK;
 }
 
-/* The parameters of a model as read from the file. */
-struct loaded_model {
-    float *weights;
-    float *visible_bias;
-    float *hidden_bias;
-    size_t weights_shape[2];
-    size_t visible_shape[1];
-    size_t hidden_shape[1];
+/*
+ * Reads the data of an opened float array in chunks of CONVERT_CHUNK
+ * bytes, converting them into values (or only checking them when values
+ * is NULL), then checks the end of the entry and its CRC-32. A damaged
+ * entry reports its CRC-32 mismatch in preference to a value that the
+ * damage made invalid.
+ */
+static ebm_status convert_data(ebm_zip_stream *stream,
+                               const ebm_npy_array *array, const char *label,
+                               float *values)
+{
+    size_t per_chunk = CONVERT_CHUNK / array->item_size;
+    unsigned char *chunk = malloc(CONVERT_CHUNK);
+    ebm_status conversion = EBM_OK, status = EBM_OK;
+
+    if (chunk == NULL)
+        return ebm_fail(EBM_ERR_NOMEM, "%s: cannot allocate %zu bytes",
+                        label, CONVERT_CHUNK);
+    for (size_t first = 0; first < array->count && status == EBM_OK;
+         first += per_chunk) {
+        size_t count = ebm_min_size(per_chunk, array->count - first);
+        size_t got = 0;
+
+        /* ebm_npy_parse_header has checked that the entry's declared
+         * size is exactly that of its elements, so got is never short. */
+        status = ebm_zip_stream_read(stream, chunk, count * array->item_size,
+                                     &got);
+        if (status == EBM_OK && conversion == EBM_OK)
+            conversion = ebm_npy_convert_float32(array, chunk, first, count,
+                                                 label, values);
+    }
+    free(chunk);
+    if (status == EBM_OK)
+        status = ebm_zip_stream_finish(stream);
+    return status != EBM_OK ? status : conversion;
+}
+
+/* Whether two parsed headers describe the same array. */
+static bool same_array(const ebm_npy_array *a, const ebm_npy_array *b)
+{
+    return strcmp(a->descr, b->descr) == 0 && a->ndim == b->ndim &&
+           a->fortran_order == b->fortran_order && a->count == b->count &&
+           a->shape[0] == b->shape[0] && a->shape[1] == b->shape[1] &&
+           a->data_offset == b->data_offset;
+}
+
+/* One parameter array of a model file. */
+struct parameter {
+    const char *entry; /* e.g. "W.npy" */
+    size_t ndim;       /* 2 for W, 1 for the biases */
+    ebm_npy_array array;
 };
 
-static ebm_status read_model(const char *path, struct loaded_model *model)
+/*
+ * Reads parameter p in one of two passes. With values NULL it parses the
+ * header into p->array and, if the entry is deflated, inflates it and
+ * checks every value, the size and the CRC-32 without storing anything.
+ * With values it reads the entry again, requires the header found before,
+ * and converts the data into values (p->array.count floats), checking them
+ * as in the first pass.
+ */
+static ebm_status read_parameter(ebm_zip_reader *zip, const char *path,
+                                 struct parameter *p, float *values)
 {
-    ebm_zip_reader *zip = NULL;
-    ebm_status status = ebm_zip_reader_open(path, &zip);
+    ebm_zip_stream *stream = NULL;
+    ebm_npy_array array;
+    char *label = make_label(path, p->entry);
+    ebm_status status;
+
+    if (label == NULL)
+        return ebm_fail(EBM_ERR_NOMEM, "%s: cannot allocate a message",
+                        path);
+    status = open_npy(zip, label, p->entry, EBM_NPY_EXPECT_FLOAT, &stream,
+                      &array);
+    if (status == EBM_OK && array.ndim != p->ndim)
+        status = ebm_fail(EBM_ERR_FORMAT,
+                          "%s: the array has %zu dimensions; expected %zu",
+                          label, array.ndim, p->ndim);
+    if (status == EBM_OK && values == NULL) {
+        p->array = array;
+        if (ebm_zip_stream_is_deflated(stream))
+            status = convert_data(stream, &array, label, NULL);
+    } else if (status == EBM_OK) {
+        if (!same_array(&array, &p->array))
+            status = ebm_fail(EBM_ERR_FORMAT,
+                              "%s: the .npy header changed while the file "
+                              "was read",
+                              label);
+        else
+            status = convert_data(stream, &array, label, values);
+    }
+    ebm_zip_stream_close(stream);
+    free(label);
+    return status;
+}
+
+/*
+ * Reads the model in two passes, so that a damaged file fails before the
+ * model's memory is allocated whenever that memory is not bounded by the
+ * file size. The first pass checks the headers and the shapes, and checks
+ * each deflated entry completely. The second creates the model and
+ * converts each array straight into its parameters, in chunks, so that no
+ * second copy of the parameters ever exists.
+ */
+static ebm_status read_model(ebm_zip_reader *zip, const char *path,
+                             ebm_rbm **out)
+{
+    struct parameter params[3] = {
+        {.entry = "W.npy", .ndim = 2},
+        {.entry = "visible_bias.npy", .ndim = 1},
+        {.entry = "hidden_bias.npy", .ndim = 1},
+    };
+    size_t n_visible, n_hidden;
+    ebm_rbm *rbm = NULL;
+    ebm_status status = check_format_version(zip, path);
 
     if (status == EBM_OK)
-        status = check_format_version(zip, path);
-    if (status == EBM_OK)
         status = check_entries_present(zip, path);
-    if (status == EBM_OK)
-        status = read_parameter(zip, path, "W.npy", 2, &model->weights,
-                                model->weights_shape);
-    if (status == EBM_OK)
-        status = read_parameter(zip, path, "visible_bias.npy", 1,
-                                &model->visible_bias, model->visible_shape);
-    if (status == EBM_OK)
-        status = read_parameter(zip, path, "hidden_bias.npy", 1,
-                                &model->hidden_bias, model->hidden_shape);
-    ebm_zip_reader_close(zip);
+    for (size_t i = 0; i < 3 && status == EBM_OK; i++)
+        status = read_parameter(zip, path, &params[i], NULL);
     if (status != EBM_OK)
         return status;
-    if (model->visible_shape[0] != model->weights_shape[0])
+    n_visible = params[0].array.shape[0];
+    n_hidden = params[0].array.shape[1];
+    if (params[1].array.shape[0] != n_visible)
         return ebm_fail(EBM_ERR_MISMATCH,
                         "%s: visible_bias has %zu elements but W has %zu "
                         "rows",
-                        path, model->visible_shape[0],
-                        model->weights_shape[0]);
-    if (model->hidden_shape[0] != model->weights_shape[1])
+                        path, params[1].array.shape[0], n_visible);
+    if (params[2].array.shape[0] != n_hidden)
         return ebm_fail(EBM_ERR_MISMATCH,
                         "%s: hidden_bias has %zu elements but W has %zu "
                         "columns",
-                        path, model->hidden_shape[0],
-                        model->weights_shape[1]);
+                        path, params[2].array.shape[0], n_hidden);
+
+    status = ebm_rbm_create(n_visible, n_hidden, &rbm);
+    if (status != EBM_OK)
+        return fail_in_file(status, path);
+    status = read_parameter(zip, path, &params[0], rbm->weights);
+    if (status == EBM_OK)
+        status = read_parameter(zip, path, &params[1], rbm->visible_bias);
+    if (status == EBM_OK)
+        status = read_parameter(zip, path, &params[2], rbm->hidden_bias);
+    if (status != EBM_OK) {
+        ebm_rbm_destroy(rbm);
+        return status;
+    }
+    ebm_rbm_refresh_max_abs(rbm);
+    *out = rbm;
     return EBM_OK;
 }
 
 ebm_status ebm_rbm_load(const char *path, ebm_rbm **out)
 {
-    struct loaded_model model;
+    ebm_zip_reader *zip = NULL;
     ebm_rbm *rbm = NULL;
     ebm_status status = ebm_check_pointer(path, "path");
 
     if (status == EBM_OK)
         status = ebm_check_pointer(out, "out");
+    if (status == EBM_OK)
+        status = ebm_zip_reader_open(path, &zip);
+    if (status == EBM_OK)
+        status = read_model(zip, path, &rbm);
+    ebm_zip_reader_close(zip);
     if (status != EBM_OK)
         return status;
-    memset(&model, 0, sizeof(model));
-    status = read_model(path, &model);
-    if (status == EBM_OK) {
-        status = ebm_rbm_create(model.weights_shape[0],
-                                model.weights_shape[1], &rbm);
-        if (status != EBM_OK)
-            status = fail_in_file(status, path);
-    }
-    if (status == EBM_OK)
-        status = ebm_rbm_set_weights(rbm, model.weights);
-    if (status == EBM_OK)
-        status = ebm_rbm_set_visible_bias(rbm, model.visible_bias);
-    if (status == EBM_OK)
-        status = ebm_rbm_set_hidden_bias(rbm, model.hidden_bias);
-    if (status != EBM_OK && rbm != NULL)
-        status = fail_in_file(status, path);
-    free(model.weights);
-    free(model.visible_bias);
-    free(model.hidden_bias);
-    if (status != EBM_OK) {
-        ebm_rbm_destroy(rbm);
-        return status;
-    }
     *out = rbm;
     return EBM_OK;
 }

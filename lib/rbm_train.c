@@ -323,6 +323,147 @@ static void set_hidden_weights(ebm_rbm_trainer *trainer, size_t n, size_t m)
             r < n ? 1.0f / (float)n : -1.0f / (float)m;
 }
 
+/* The stacked matrices and streams of one update. */
+struct update_plan {
+    ebm_rbm_trainer *trainer;
+    const ebm_rbm *rbm;
+    size_t n;      /* batch rows */
+    size_t m;      /* negative-phase rows */
+    uint64_t seed;
+    uint64_t *stream;
+    float *visible_neg;
+    float *hidden_neg;
+};
+
+/* CD-k: H+ and a sample of it, then k steps h -> v -> h from that sample. */
+static void run_cd_chain(const struct update_plan *u)
+{
+    ebm_rbm_trainer *trainer = u->trainer;
+    size_t d = u->rbm->n_visible, k = u->rbm->n_hidden;
+    unsigned steps = trainer->config.gibbs_steps;
+    struct chain_io up = {
+        .input = trainer->visible,
+        .input_stride = d + 1,
+        .prob = trainer->hidden,
+        .prob_stride = k + 1,
+        .prob_scale = 1.0f / (float)u->n,
+        .sample = trainer->hidden_state,
+        .sample_stride = k,
+    };
+    struct chain_io down = {
+        .input = trainer->hidden_state,
+        .input_stride = k,
+        .prob = u->visible_neg,
+        .prob_stride = d + 1,
+        .prob_scale = 1.0f,
+        .sample = u->visible_neg,
+        .sample_stride = d + 1,
+    };
+
+    chain_layer(u->rbm, false, u->n, &up, u->seed, u->stream);
+    /* The probabilities of the last step enter the gradient divided by
+     * -m. */
+    up.input = u->visible_neg;
+    up.prob = u->hidden_neg;
+    up.prob_scale = -1.0f / (float)u->m;
+    for (unsigned step = 1; step <= steps; step++) {
+        chain_layer(u->rbm, true, u->m, &down, u->seed, u->stream);
+        up.sample = step == steps ? NULL : trainer->hidden_state;
+        chain_layer(u->rbm, false, u->m, &up, u->seed, u->stream);
+    }
+}
+
+/* The last up-step of PCD: one sgemm over the stacked batch and negative
+ * visible rows, so that W is packed once for both. Rows below n get
+ * P(h | X) / n; the others get -P(h | V) / m and are sampled into the next
+ * chains, with uniform indices counted from the first negative row. */
+struct stacked_up {
+    const ebm_rbm *rbm;
+    float *hidden;
+    size_t n, m;
+    float *next_chains;
+    uint64_t seed, stream;
+};
+
+static void stacked_up_block(void *context, size_t row_begin, size_t row_end,
+                             size_t col_begin, size_t col_end)
+{
+    const struct stacked_up *job = context;
+    size_t k = job->rbm->n_hidden;
+    const float *bias = job->rbm->hidden_bias + col_begin;
+    size_t width = col_end - col_begin;
+
+    for (size_t r = row_begin; r < row_end; r++) {
+        float *prob = job->hidden + r * (k + 1) + col_begin;
+
+        if (r < job->n) {
+            ebm_sigmoid_row(prob, bias, width, 1.0f, 1.0f / (float)job->n);
+        } else {
+            size_t chain = r - job->n;
+
+            ebm_sigmoid_sample_row(prob, bias, width, 1.0f,
+                                   -1.0f / (float)job->m, job->seed,
+                                   job->stream, chain * k + col_begin,
+                                   job->next_chains + chain * k + col_begin);
+        }
+    }
+}
+
+/* PCD-k: k steps h -> v -> h from the persistent chains (initialised from
+ * the batch on the first update); the last up-step also computes H+. */
+static void run_pcd_chain(const struct update_plan *u)
+{
+    ebm_rbm_trainer *trainer = u->trainer;
+    size_t d = u->rbm->n_visible, k = u->rbm->n_hidden;
+    unsigned steps = trainer->config.gibbs_steps;
+    struct chain_io up = {
+        .input = u->visible_neg,
+        .input_stride = d + 1,
+        .prob = u->hidden_neg,
+        .prob_stride = k + 1,
+        .prob_scale = 1.0f,
+        .sample = trainer->hidden_state,
+        .sample_stride = k,
+    };
+    struct chain_io down = {
+        .input = trainer->chains,
+        .input_stride = k,
+        .prob = u->visible_neg,
+        .prob_stride = d + 1,
+        .prob_scale = 1.0f,
+        .sample = u->visible_neg,
+        .sample_stride = d + 1,
+    };
+    struct stacked_up last = {
+        .rbm = u->rbm,
+        .hidden = trainer->hidden,
+        .n = u->n,
+        .m = u->m,
+        .next_chains = trainer->chains_next,
+        .seed = u->seed,
+    };
+
+    if (!trainer->chains_ready) {
+        for (size_t r = 0; r < u->m; r++)
+            memcpy(u->visible_neg + r * (d + 1),
+                   trainer->visible + (r % u->n) * (d + 1),
+                   d * sizeof(float));
+        chain_layer(u->rbm, false, u->m, &up, u->seed, u->stream);
+        down.input = trainer->hidden_state;
+    }
+    for (unsigned step = 1; step <= steps; step++) {
+        chain_layer(u->rbm, true, u->m, &down, u->seed, u->stream);
+        if (step < steps) {
+            chain_layer(u->rbm, false, u->m, &up, u->seed, u->stream);
+            down.input = trainer->hidden_state;
+        }
+    }
+    last.stream = (*u->stream)++;
+    ebm_gemm(false, false, u->n + u->m, k, d, 1.0f, trainer->visible, d + 1,
+             u->rbm->weights, k, 0.0f, trainer->hidden, k + 1,
+             stacked_up_block, &last);
+}
+
 /*
  * Runs the Gibbs chain and writes the gradient into trainer->gradient. The
  * batch must already be in the first n rows of trainer->visible. Uses
@@ -333,61 +474,23 @@ static void compute_gradient(ebm_rbm_trainer *trainer, const ebm_rbm *rbm,
                              size_t n, uint64_t *stream)
 {
     size_t d = rbm->n_visible, k = rbm->n_hidden;
-    const ebm_train_config *config = &trainer->config;
-    uint64_t seed = trainer->rng.seed;
-    bool persistent = config->method == EBM_PCD;
-    size_t m = persistent ? config->chains : n;
-    float *visible_neg = trainer->visible + n * (d + 1);
-    float *hidden_neg = trainer->hidden + n * (k + 1);
-    struct chain_io up = {
-        .input = trainer->visible,
-        .input_stride = d + 1,
-        .prob = trainer->hidden,
-        .prob_stride = k + 1,
-        .prob_scale = 1.0f / (float)n,
-        .sample = persistent ? NULL : trainer->hidden_state,
-        .sample_stride = k,
-    };
-    struct chain_io down = {
-        .input = trainer->hidden_state,
-        .input_stride = k,
-        .prob = visible_neg,
-        .prob_stride = d + 1,
-        .prob_scale = 1.0f,
-        .sample = visible_neg,
-        .sample_stride = d + 1,
+    bool persistent = trainer->config.method == EBM_PCD;
+    size_t m = persistent ? trainer->config.chains : n;
+    struct update_plan plan = {
+        .trainer = trainer,
+        .rbm = rbm,
+        .n = n,
+        .m = m,
+        .seed = trainer->rng.seed,
+        .stream = stream,
+        .visible_neg = trainer->visible + n * (d + 1),
+        .hidden_neg = trainer->hidden + n * (k + 1),
     };
 
-    /* Positive phase; for CD the chain starts from a sample of it. */
-    chain_layer(rbm, false, n, &up, seed, stream);
-    if (persistent && !trainer->chains_ready) {
-        for (size_t r = 0; r < m; r++)
-            memcpy(visible_neg + r * (d + 1),
-                   trainer->visible + (r % n) * (d + 1), d * sizeof(float));
-        up.input = visible_neg;
-        up.prob = hidden_neg;
-        up.sample = trainer->hidden_state;
-        chain_layer(rbm, false, m, &up, seed, stream);
-    } else if (persistent) {
-        down.input = trainer->chains;
-    }
-
-    /* Negative phase: k steps h -> v -> h; the probabilities of the last
-     * step enter the gradient divided by -m. */
-    up.input = visible_neg;
-    up.prob = hidden_neg;
-    up.prob_scale = -1.0f / (float)m;
-    for (unsigned step = 1; step <= config->gibbs_steps; step++) {
-        bool last = step == config->gibbs_steps;
-
-        chain_layer(rbm, true, m, &down, seed, stream);
-        if (persistent)
-            up.sample = last ? trainer->chains_next : trainer->hidden_state;
-        else
-            up.sample = last ? NULL : trainer->hidden_state;
-        chain_layer(rbm, false, m, &up, seed, stream);
-        down.input = trainer->hidden_state;
-    }
+    if (persistent)
+        run_pcd_chain(&plan);
+    else
+        run_cd_chain(&plan);
 
     /* [X; V]' [H+ / n, 1/n; -H- / m, -1/m] gives grad W, a and b at once. */
     set_hidden_weights(trainer, n, m);

@@ -49,7 +49,6 @@
 #define DEFLATE_SLACK ((uint64_t)64 * 1024)
 
 #define IO_CHUNK ((size_t)64 * 1024)
-#define INITIAL_OUTPUT ((size_t)256 * 1024)
 #define MAX_READ_CALL ((size_t)1 << 30)
 
 /* Values the writer puts in every header. */
@@ -751,131 +750,38 @@ static ebm_status check_all_local_headers(const ebm_zip_reader *zip)
     return status;
 }
 
-/* Grows an inflate output buffer geometrically up to limit bytes, so that
- * memory follows the bytes actually produced, not the declared size. */
-static ebm_status grow_output(const ebm_zip_reader *zip,
-                              unsigned char **buffer, size_t *capacity,
-                              size_t limit)
-{
-    size_t new_capacity = *capacity > limit / 2 ? limit : *capacity * 2;
-    unsigned char *grown = realloc(*buffer, new_capacity);
+struct ebm_zip_stream {
+    const ebm_zip_reader *zip;
+    const struct zip_entry *entry;
+    char *name;           /* the entry's name, for messages */
+    uint64_t offset;      /* file offset of the next compressed byte */
+    uint64_t remaining;   /* compressed bytes not yet read from the file */
+    size_t produced;      /* content bytes returned so far */
+    uint32_t crc;         /* CRC-32 of those bytes */
+    bool deflated;
+    bool ended;           /* inflate has returned Z_STREAM_END */
+    bool inflater_ready;  /* inflateInit2 succeeded */
+    z_stream inflater;
+    unsigned char *input; /* IO_CHUNK bytes, only when deflated */
+};
 
-    if (grown == NULL)
-        return ebm_fail(EBM_ERR_NOMEM, "%s: cannot allocate %zu bytes",
-                        zip->path, new_capacity);
-    *buffer = grown;
-    *capacity = new_capacity;
-    return EBM_OK;
-}
-
-static ebm_status fail_inflate(const ebm_zip_reader *zip, const char *name,
-                               int code, const z_stream *stream)
+static ebm_status fail_inflate(const ebm_zip_stream *stream, int code)
 {
     if (code == Z_MEM_ERROR)
         return ebm_fail(EBM_ERR_NOMEM, "%s: out of memory inflating %s",
-                        zip->path, name);
+                        stream->zip->path, stream->name);
     return ebm_fail(EBM_ERR_FORMAT, "%s: corrupt deflate data in %s: %s",
-                    zip->path, name,
-                    stream->msg != NULL ? stream->msg : "stream ends early");
+                    stream->zip->path, stream->name,
+                    stream->inflater.msg != NULL ? stream->inflater.msg
+                                                 : "stream ends early");
 }
 
-/* Inflates the entry's raw deflate stream into *out, which has exactly
- * the declared uncompressed size on success. */
-static ebm_status inflate_entry(const ebm_zip_reader *zip, const char *name,
-                                const struct zip_entry *entry,
-                                uint64_t data_offset, unsigned char **out)
-{
-    size_t expected = (size_t)entry->uncompressed_size;
-    size_t limit = expected + 1; /* one spare byte detects overlong data */
-    size_t capacity = ebm_min_size(limit, INITIAL_OUTPUT);
-    size_t produced = 0;
-    uint64_t remaining = entry->compressed_size;
-    uint64_t offset = data_offset;
-    unsigned char *input = malloc(IO_CHUNK);
-    unsigned char *output = malloc(capacity);
-    z_stream stream;
-    int code = Z_OK;
-    ebm_status status = EBM_OK;
-
-    memset(&stream, 0, sizeof(stream));
-    if (input == NULL || output == NULL) {
-        free(input);
-        free(output);
-        return ebm_fail(EBM_ERR_NOMEM, "%s: cannot allocate %zu bytes",
-                        zip->path, capacity + IO_CHUNK);
-    }
-    code = inflateInit2(&stream, -MAX_WBITS);
-    if (code != Z_OK) {
-        free(input);
-        free(output);
-        return fail_inflate(zip, name, code, &stream);
-    }
-    while (status == EBM_OK) {
-        size_t before;
-
-        if (stream.avail_in == 0 && remaining > 0) {
-            size_t chunk = (size_t)(remaining < IO_CHUNK ? remaining
-                                                         : IO_CHUNK);
-
-            status = read_at(zip, offset, input, chunk);
-            if (status != EBM_OK)
-                break;
-            stream.next_in = input;
-            stream.avail_in = (uInt)chunk;
-            offset += chunk;
-            remaining -= chunk;
-        }
-        if (produced == capacity) {
-            status = grow_output(zip, &output, &capacity, limit);
-            if (status != EBM_OK)
-                break;
-        }
-        before = ebm_min_size(capacity - produced, UINT_MAX);
-        stream.next_out = output + produced;
-        stream.avail_out = (uInt)before;
-        code = inflate(&stream, Z_NO_FLUSH);
-        produced += before - stream.avail_out;
-        if (produced > expected)
-            status = ebm_fail(EBM_ERR_FORMAT,
-                              "%s: %s inflates to more than its declared "
-                              "%zu bytes",
-                              zip->path, name, expected);
-        else if (code == Z_STREAM_END)
-            break;
-        else if (code == Z_BUF_ERROR && stream.avail_in == 0 &&
-                 remaining == 0)
-            status = fail_inflate(zip, name, code, &stream);
-        else if (code != Z_OK && code != Z_BUF_ERROR)
-            status = fail_inflate(zip, name, code, &stream);
-    }
-    inflateEnd(&stream);
-    free(input);
-    if (status == EBM_OK && (stream.avail_in != 0 || remaining != 0))
-        status = ebm_fail(EBM_ERR_FORMAT,
-                          "%s: the deflate stream of %s ends before its "
-                          "%llu compressed bytes",
-                          zip->path, name,
-                          (unsigned long long)entry->compressed_size);
-    if (status == EBM_OK && produced != expected)
-        status = ebm_fail(EBM_ERR_FORMAT,
-                          "%s: %s inflates to %zu bytes, not the declared "
-                          "%zu",
-                          zip->path, name, produced, expected);
-    if (status != EBM_OK) {
-        free(output);
-        return status;
-    }
-    *out = output;
-    return EBM_OK;
-}
-
-ebm_status ebm_zip_reader_read(ebm_zip_reader *zip, const char *name,
-                               unsigned char **data, size_t *size)
+ebm_status ebm_zip_stream_open(ebm_zip_reader *zip, const char *name,
+                               ebm_zip_stream **out)
 {
     const struct zip_entry *entry = NULL;
     uint64_t data_offset = 0;
-    unsigned char *buffer = NULL;
-    uint32_t crc;
+    ebm_zip_stream *stream;
     ebm_status status = find_entry(zip, name, &entry);
 
     if (status == EBM_OK)
@@ -884,35 +790,208 @@ ebm_status ebm_zip_reader_read(ebm_zip_reader *zip, const char *name,
         status = check_local_header(zip, name, entry, &data_offset);
     if (status != EBM_OK)
         return status;
-    if (entry->method == METHOD_DEFLATED) {
-        status = inflate_entry(zip, name, entry, data_offset, &buffer);
-    } else {
-        buffer = malloc((size_t)entry->uncompressed_size + 1);
-        if (buffer == NULL)
-            return ebm_fail(EBM_ERR_NOMEM,
-                            "%s: cannot allocate %llu bytes for %s",
-                            zip->path,
-                            (unsigned long long)entry->uncompressed_size,
-                            name);
-        status = read_at(zip, data_offset, buffer,
-                         (size_t)entry->uncompressed_size);
+    stream = calloc(1, sizeof(*stream));
+    if (stream == NULL)
+        return ebm_fail(EBM_ERR_NOMEM, "%s: cannot allocate a reader for %s",
+                        zip->path, name);
+    stream->zip = zip;
+    stream->entry = entry;
+    stream->name = strdup(name);
+    stream->offset = data_offset;
+    stream->remaining = entry->compressed_size;
+    stream->crc = (uint32_t)crc32(0, Z_NULL, 0);
+    stream->deflated = entry->method == METHOD_DEFLATED;
+    if (stream->deflated)
+        stream->input = malloc(IO_CHUNK);
+    if (stream->name == NULL || (stream->deflated && stream->input == NULL)) {
+        ebm_zip_stream_close(stream);
+        return ebm_fail(EBM_ERR_NOMEM, "%s: cannot allocate a reader for %s",
+                        zip->path, name);
     }
-    if (status != EBM_OK) {
-        free(buffer);
+    if (stream->deflated) {
+        int code = inflateInit2(&stream->inflater, -MAX_WBITS);
+
+        if (code != Z_OK) {
+            status = fail_inflate(stream, code);
+            ebm_zip_stream_close(stream);
+            return status;
+        }
+        stream->inflater_ready = true;
+    }
+    *out = stream;
+    return EBM_OK;
+}
+
+size_t ebm_zip_stream_size(const ebm_zip_stream *stream)
+{
+    return (size_t)stream->entry->uncompressed_size;
+}
+
+bool ebm_zip_stream_is_deflated(const ebm_zip_stream *stream)
+{
+    return stream->deflated;
+}
+
+/* Refills the inflate input from the file when it is empty. */
+static ebm_status refill_input(ebm_zip_stream *stream)
+{
+    size_t chunk;
+    ebm_status status;
+
+    if (stream->inflater.avail_in > 0 || stream->remaining == 0)
+        return EBM_OK;
+    chunk = (size_t)(stream->remaining < IO_CHUNK ? stream->remaining
+                                                  : IO_CHUNK);
+    status = read_at(stream->zip, stream->offset, stream->input, chunk);
+    if (status != EBM_OK)
+        return status;
+    stream->inflater.next_in = stream->input;
+    stream->inflater.avail_in = (uInt)chunk;
+    stream->offset += chunk;
+    stream->remaining -= chunk;
+    return EBM_OK;
+}
+
+/* Runs inflate once into output[0, size) and stores the bytes it wrote in
+ * *written. A stream that needs input which the entry does not have is
+ * corrupt. */
+static ebm_status inflate_step(ebm_zip_stream *stream, unsigned char *output,
+                               size_t size, size_t *written)
+{
+    z_stream *inflater = &stream->inflater;
+    uInt space = (uInt)ebm_min_size(size, UINT_MAX);
+    ebm_status status = refill_input(stream);
+    int code;
+
+    *written = 0;
+    if (status != EBM_OK)
+        return status;
+    inflater->next_out = output;
+    inflater->avail_out = space;
+    code = inflate(inflater, Z_NO_FLUSH);
+    *written = space - inflater->avail_out;
+    if (code == Z_STREAM_END) {
+        stream->ended = true;
+        return EBM_OK;
+    }
+    if (code == Z_BUF_ERROR && inflater->avail_in == 0 &&
+        stream->remaining == 0)
+        return fail_inflate(stream, code);
+    if (code != Z_OK && code != Z_BUF_ERROR)
+        return fail_inflate(stream, code);
+    return EBM_OK;
+}
+
+/* Reads exactly size bytes, which the caller has checked are within the
+ * declared size. */
+static ebm_status read_content(ebm_zip_stream *stream, unsigned char *buffer,
+                               size_t size)
+{
+    size_t filled = 0;
+
+    if (!stream->deflated) {
+        ebm_status status = read_at(stream->zip, stream->offset, buffer,
+                                    size);
+
+        if (status == EBM_OK)
+            stream->offset += size;
         return status;
     }
-    crc = update_crc((uint32_t)crc32(0, Z_NULL, 0), buffer,
-                     (size_t)entry->uncompressed_size);
-    if (crc != entry->crc) {
-        free(buffer);
-        return ebm_fail(EBM_ERR_FORMAT,
-                        "%s: CRC-32 of %s is %08x, expected %08x; the file "
-                        "is corrupted",
-                        zip->path, name, (unsigned)crc, (unsigned)entry->crc);
+    while (filled < size) {
+        size_t written = 0;
+        ebm_status status;
+
+        if (stream->ended)
+            return ebm_fail(EBM_ERR_FORMAT,
+                            "%s: %s inflates to %zu bytes, not the "
+                            "declared %zu",
+                            stream->zip->path, stream->name,
+                            stream->produced + filled,
+                            ebm_zip_stream_size(stream));
+        status = inflate_step(stream, buffer + filled, size - filled,
+                              &written);
+        filled += written;
+        if (status != EBM_OK)
+            return status;
     }
-    *data = buffer;
-    *size = (size_t)entry->uncompressed_size;
     return EBM_OK;
+}
+
+ebm_status ebm_zip_stream_read(ebm_zip_stream *stream, void *buffer,
+                               size_t size, size_t *got)
+{
+    size_t count = ebm_min_size(size, ebm_zip_stream_size(stream) -
+                                          stream->produced);
+    ebm_status status = read_content(stream, buffer, count);
+
+    *got = 0;
+    if (status != EBM_OK)
+        return status;
+    stream->crc = update_crc(stream->crc, buffer, count);
+    stream->produced += count;
+    *got = count;
+    return EBM_OK;
+}
+
+/* Checks that the deflate stream ends at the declared size: inflating
+ * into one spare byte must reach the end of the stream without output,
+ * and with every compressed byte used. */
+static ebm_status check_deflate_end(ebm_zip_stream *stream)
+{
+    unsigned char spare;
+
+    while (!stream->ended) {
+        size_t written = 0;
+        ebm_status status = inflate_step(stream, &spare, 1, &written);
+
+        if (status == EBM_OK && written > 0)
+            status = ebm_fail(EBM_ERR_FORMAT,
+                              "%s: %s inflates to more than its declared "
+                              "%zu bytes",
+                              stream->zip->path, stream->name,
+                              ebm_zip_stream_size(stream));
+        if (status != EBM_OK)
+            return status;
+    }
+    if (stream->inflater.avail_in != 0 || stream->remaining != 0)
+        return ebm_fail(EBM_ERR_FORMAT,
+                        "%s: the deflate stream of %s ends before its "
+                        "%llu compressed bytes",
+                        stream->zip->path, stream->name,
+                        (unsigned long long)stream->entry->compressed_size);
+    return EBM_OK;
+}
+
+ebm_status ebm_zip_stream_finish(ebm_zip_stream *stream)
+{
+    unsigned char discard[4096];
+    size_t got = 0;
+    ebm_status status = EBM_OK;
+
+    while (status == EBM_OK &&
+           stream->produced < ebm_zip_stream_size(stream))
+        status = ebm_zip_stream_read(stream, discard, sizeof(discard), &got);
+    if (status == EBM_OK && stream->deflated)
+        status = check_deflate_end(stream);
+    if (status == EBM_OK && stream->crc != stream->entry->crc)
+        status = ebm_fail(EBM_ERR_FORMAT,
+                          "%s: CRC-32 of %s is %08x, expected %08x; the file "
+                          "is corrupted",
+                          stream->zip->path, stream->name,
+                          (unsigned)stream->crc,
+                          (unsigned)stream->entry->crc);
+    return status;
+}
+
+void ebm_zip_stream_close(ebm_zip_stream *stream)
+{
+    if (stream == NULL)
+        return;
+    if (stream->inflater_ready)
+        inflateEnd(&stream->inflater);
+    free(stream->input);
+    free(stream->name);
+    free(stream);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -2,9 +2,9 @@
  * Minimal zip archive reader and writer, enough for NumPy .npz files.
  *
  * The reader takes entries stored (method 0) or deflated (method 8), with
- * or without zip64 records, and checks every offset and size against the
- * file size and the CRC-32 of every entry it reads. The writer produces
- * stored entries only and no zip64 records.
+ * or without zip64 records, checks every offset and size against the
+ * file size, and checks the CRC-32 of every entry it reads to the end.
+ * The writer produces stored entries only and no zip64 records.
  *
  * Structure names follow PKWARE's APPNOTE.TXT (the zip file format
  * specification): local file header, central directory, end of central
@@ -38,20 +38,53 @@ void ebm_zip_reader_close(ebm_zip_reader *zip);
 /* Whether the archive's central directory lists an entry named name. */
 bool ebm_zip_reader_contains(const ebm_zip_reader *zip, const char *name);
 
+/* A reader of one entry's content. A deflated entry is inflated as the
+ * caller reads it, so an entry of any size needs only a 64 KiB input
+ * buffer and zlib's inflate state (about 40 KiB). */
+typedef struct ebm_zip_stream ebm_zip_stream;
+
 /*
- * Reads and decompresses entry `name` into a new buffer of *size bytes,
- * which the caller frees. At least 1 byte is allocated, so *data is never
- * NULL on success. The local header must agree with the central
- * directory, and the data must have the declared sizes and CRC-32.
+ * Opens entry `name` for reading. The local header must agree with the
+ * central directory. Nothing is allocated in proportion to the entry.
  * Errors: EBM_ERR_FORMAT (no such entry, two entries of that name, bad
- * structure, CRC-32 mismatch, a corrupt deflate stream, or a declared
- * size more than 1032 times the compressed size plus 64 KiB),
- * EBM_ERR_TRUNCATED (the entry lies beyond the end of the file),
- * EBM_ERR_UNSUPPORTED (encryption or a method other than 0 and 8),
+ * structure, or a declared size more than 1032 times the compressed size
+ * plus 64 KiB), EBM_ERR_TRUNCATED (the entry lies beyond the end of the
+ * file), EBM_ERR_UNSUPPORTED (encryption or a method other than 0 and 8),
  * EBM_ERR_IO, EBM_ERR_NOMEM.
  */
-ebm_status ebm_zip_reader_read(ebm_zip_reader *zip, const char *name,
-                               unsigned char **data, size_t *size);
+ebm_status ebm_zip_stream_open(ebm_zip_reader *zip, const char *name,
+                               ebm_zip_stream **out);
+
+/* The entry's declared uncompressed size, which ebm_zip_stream_open has
+ * checked to fit in size_t. */
+size_t ebm_zip_stream_size(const ebm_zip_stream *stream);
+
+/* Whether the entry is deflated (method 8) rather than stored. */
+bool ebm_zip_stream_is_deflated(const ebm_zip_stream *stream);
+
+/*
+ * Reads the next min(size, bytes left) bytes of the content into buffer
+ * and stores that count in *got, so *got < size only at the declared end.
+ * Errors: EBM_ERR_FORMAT (corrupt deflate data, or a deflate stream that
+ * ends before the declared size), EBM_ERR_TRUNCATED (the file shrank),
+ * EBM_ERR_IO, EBM_ERR_NOMEM.
+ */
+ebm_status ebm_zip_stream_read(ebm_zip_stream *stream, void *buffer,
+                               size_t size, size_t *got);
+
+/*
+ * Reads and discards what the caller has not read, then checks the end of
+ * the entry: the deflate stream must end exactly at the declared size and
+ * use exactly the declared compressed bytes, and the content must match
+ * the CRC-32 of the central directory. Only after this call returns
+ * EBM_OK is the content read so far known to be intact.
+ * Errors: EBM_ERR_FORMAT (CRC-32 mismatch, more data than declared, or
+ * compressed bytes left over), and those of ebm_zip_stream_read.
+ */
+ebm_status ebm_zip_stream_finish(ebm_zip_stream *stream);
+
+/* Frees the stream. Accepts NULL. The reader must outlive its streams. */
+void ebm_zip_stream_close(ebm_zip_stream *stream);
 
 /* One piece of an entry's content. An entry is the concatenation of its
  * parts, so a header and a large array need not be copied together. */

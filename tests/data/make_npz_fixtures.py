@@ -147,6 +147,10 @@ def main():
     np.savez(path("model_int_weights.npz"), format_version=1,
              W=np.ones((D, K), dtype=np.int32), visible_bias=a32,
              hidden_bias=b32)
+    np.savez(path("model_float16_weights.npz"), format_version=1,
+             W=w32.astype(np.float16), visible_bias=a32, hidden_bias=b32)
+    np.savez(path("model_bool_version.npz"), format_version=np.bool_(True),
+             W=w32, visible_bias=a32, hidden_bias=b32)
 
     # The .npy headers of format versions 2.0 and 3.0 have 4-byte lengths.
     write_entries("model_npy_versions.npz", [
