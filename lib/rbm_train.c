@@ -303,13 +303,37 @@ static void chain_layer(const ebm_rbm *rbm, bool to_visible, size_t rows,
         (*stream)++;
 }
 
-/* Copies rows (stride cols) into target (stride target_stride). */
-static void copy_rows(const float *rows_in, size_t rows, size_t cols,
-                      float *target, size_t target_stride)
+/* Rows of data copied into the stacked visible matrix: row r comes from
+ * data row order[r], or from row r when order is NULL. */
+struct gather_job {
+    const float *data;
+    const size_t *order;
+    size_t cols;
+    float *target;
+    size_t target_stride;
+};
+
+static void gather_range(void *context, size_t begin, size_t end)
 {
-    for (size_t r = 0; r < rows; r++)
-        memcpy(target + r * target_stride, rows_in + r * cols,
-               cols * sizeof(float));
+    const struct gather_job *job = context;
+
+    for (size_t r = begin; r < end; r++) {
+        size_t source = job->order != NULL ? job->order[r] : r;
+
+        memcpy(job->target + r * job->target_stride,
+               job->data + source * job->cols, job->cols * sizeof(float));
+    }
+}
+
+/* Copies `rows` rows into the first rows of the stacked visible matrix, on
+ * the worker threads. */
+static void gather_rows(ebm_rbm_trainer *trainer, const float *data,
+                        const size_t *order, size_t rows)
+{
+    struct gather_job job = {data, order, trainer->n_visible,
+                             trainer->visible, trainer->n_visible + 1};
+
+    ebm_parallel_for(rows, 16, gather_range, &job);
 }
 
 /* Sets the last column of the stacked hidden matrix: 1/n for the n batch
@@ -579,7 +603,7 @@ ebm_status ebm_rbm_trainer_gradient(ebm_rbm_trainer *trainer,
     d = rbm->n_visible;
     k = rbm->n_hidden;
     stream = trainer->rng.stream;
-    copy_rows(batch, rows, d, trainer->visible, d + 1);
+    gather_rows(trainer, batch, NULL, rows);
     compute_gradient(trainer, rbm, rows, &stream);
     commit_chains(trainer, stream);
     for (size_t i = 0; i < d; i++) {
@@ -615,8 +639,7 @@ ebm_status ebm_rbm_trainer_step(ebm_rbm_trainer *trainer, ebm_rbm *rbm,
         status = check_batch_values(trainer, batch, rows);
     if (status != EBM_OK)
         return status;
-    copy_rows(batch, rows, rbm->n_visible, trainer->visible,
-              rbm->n_visible + 1);
+    gather_rows(trainer, batch, NULL, rows);
     return step_checked(trainer, rbm, rows);
 }
 
@@ -676,16 +699,14 @@ static ebm_status run_epoch(ebm_rbm_trainer *trainer, ebm_rbm *rbm,
                             const float *data, size_t rows, size_t *order,
                             size_t *updates)
 {
-    size_t d = rbm->n_visible, batch_size = trainer->config.batch_size;
+    size_t batch_size = trainer->config.batch_size;
 
     shuffle_rows(order, rows, trainer->rng.seed, trainer->rng.stream++);
     for (size_t begin = 0; begin < rows; begin += batch_size) {
         size_t n = ebm_min_size(batch_size, rows - begin);
         ebm_status status;
 
-        for (size_t r = 0; r < n; r++)
-            memcpy(trainer->visible + r * (d + 1),
-                   data + order[begin + r] * d, d * sizeof(float));
+        gather_rows(trainer, data, order + begin, n);
         status = step_checked(trainer, rbm, n);
         if (status != EBM_OK)
             return status;
