@@ -1,5 +1,5 @@
 /*
- * libebm's worker threads. A job is a number of independent tasks; the
+ * libebm's worker threads. A job is a number of independent tasks. The
  * calling thread and the workers claim tasks one at a time until none is
  * left, and the call returns when every claimed task has finished.
  *

@@ -4,8 +4,8 @@
  *
  * An update is computed entirely in the trainer's buffers and committed at
  * the end, so that a failure leaves the model, the velocities, the chains
- * and the random stream untouched: the chains are written to a second
- * buffer and the stream position is kept in a local variable until the
+ * and the random stream untouched. The chains are written to a second
+ * buffer, and the stream position is kept in a local variable until the
  * update has succeeded.
  */
 #include <math.h>
@@ -56,7 +56,7 @@ static ebm_status validate_config(const ebm_train_config *config)
     return EBM_OK;
 }
 
-/* Number of persistent chains the config asks for: 0 for CD. */
+/* Number of persistent chains that the config requests: 0 for CD. */
 static size_t resolved_chains(const ebm_train_config *config)
 {
     if (config->method != EBM_PCD)

@@ -138,7 +138,7 @@ philox_group_avx512(uint64_t seed, uint64_t stream, uint64_t group,
 {
     const __m512i m0 = _mm512_set1_epi32((int)PHILOX_M0);
     const __m512i m1 = _mm512_set1_epi32((int)PHILOX_M1);
-    const __mmask16 odd = 0xAAAA;
+    const __mmask16 odd = 0xAAAA, even = 0x5555;
     uint64_t first = group * GROUP_BLOCKS;
     __m512i c0 = _mm512_add_epi32(
         _mm512_set1_epi32((int)(uint32_t)first),
@@ -150,24 +150,31 @@ philox_group_avx512(uint64_t seed, uint64_t stream, uint64_t group,
     uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
 
     for (int round = 0; round < PHILOX_ROUNDS; round++) {
+        /* The products of the even lanes, and of the odd lanes moved down
+         * to the even positions, as 64-bit lanes. */
         __m512i p0_even = _mm512_mul_epu32(c0, m0);
         __m512i p0_odd = _mm512_mul_epu32(_mm512_srli_epi64(c0, 32), m0);
         __m512i p1_even = _mm512_mul_epu32(c2, m1);
         __m512i p1_odd = _mm512_mul_epu32(_mm512_srli_epi64(c2, 32), m1);
-        __m512i lo0 = _mm512_mask_blend_epi32(
-            odd, p0_even, _mm512_slli_epi64(p0_odd, 32));
-        __m512i hi0 = _mm512_mask_blend_epi32(
-            odd, _mm512_srli_epi64(p0_even, 32), p0_odd);
-        __m512i lo1 = _mm512_mask_blend_epi32(
-            odd, p1_even, _mm512_slli_epi64(p1_odd, 32));
-        __m512i hi1 = _mm512_mask_blend_epi32(
-            odd, _mm512_srli_epi64(p1_even, 32), p1_odd);
+        /* Low halves: the even products' low dwords stay, the odd ones'
+         * move up one dword (shuffle 0xA0: dword 0 to 1, 2 to 3). High
+         * halves: the odd products' high dwords stay, the even ones' move
+         * down (shuffle 0xF5: dword 1 to 0, 3 to 2). */
+        __m512i lo0 = _mm512_mask_shuffle_epi32(p0_even, odd, p0_odd,
+                                                (_MM_PERM_ENUM)0xA0);
+        __m512i hi0 = _mm512_mask_shuffle_epi32(p0_odd, even, p0_even,
+                                                (_MM_PERM_ENUM)0xF5);
+        __m512i lo1 = _mm512_mask_shuffle_epi32(p1_even, odd, p1_odd,
+                                                (_MM_PERM_ENUM)0xA0);
+        __m512i hi1 = _mm512_mask_shuffle_epi32(p1_odd, even, p1_even,
+                                                (_MM_PERM_ENUM)0xF5);
 
-        c0 = _mm512_xor_si512(_mm512_xor_si512(hi1, c1),
-                              _mm512_set1_epi32((int)k0));
+        /* 0x96: three-way exclusive or. */
+        c0 = _mm512_ternarylogic_epi32(hi1, c1, _mm512_set1_epi32((int)k0),
+                                       0x96);
         c1 = lo1;
-        c2 = _mm512_xor_si512(_mm512_xor_si512(hi0, c3),
-                              _mm512_set1_epi32((int)k1));
+        c2 = _mm512_ternarylogic_epi32(hi0, c3, _mm512_set1_epi32((int)k1),
+                                       0x96);
         c3 = lo0;
         k0 += PHILOX_W0;
         k1 += PHILOX_W1;
