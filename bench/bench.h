@@ -133,6 +133,7 @@ struct bench_options {
     bool rounds_given;
     unsigned naive_rounds;
     double naive_budget; /* seconds a naive run may take on all rows */
+    size_t repeat; /* --repeat: call the kernels only, this many times */
     bool json;
     bool quick;
     bool epoch;

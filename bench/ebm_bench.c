@@ -78,6 +78,9 @@ static void print_help(void)
 "  --quick            B = 100, K = 500, 3 rounds, 1 naive run of at most\n"
 "                     0.2 s: a seconds-long smoke pass\n"
 "  --json             one JSON object per line and measurement\n"
+"  --repeat N         only call the libebm kernels N times each, without\n"
+"                     timing, naive loops or bounds: for profilers such as\n"
+"                     perf record\n"
 "  --epoch            time whole training epochs instead (CD-1 and PCD-1,\n"
 "                     B = 100, K = 500) on --data files\n"
 "  --data FILE        IDX file for --epoch (default: the bundled digits,\n"
@@ -160,6 +163,7 @@ static int apply_option(struct bench_options *o, const char *name,
             return usage_error(name, value);
     } else if (strcmp(name, "--visible") == 0 ||
                strcmp(name, "--gibbs-steps") == 0 ||
+               strcmp(name, "--repeat") == 0 ||
                strcmp(name, "--rounds") == 0 ||
                strcmp(name, "--naive-rounds") == 0) {
         if (parse_list(value, values, &count) != 0 || count != 1)
@@ -168,6 +172,8 @@ static int apply_option(struct bench_options *o, const char *name,
             o->visible = values[0];
         else if (strcmp(name, "--gibbs-steps") == 0)
             o->gibbs_steps = (unsigned)values[0];
+        else if (strcmp(name, "--repeat") == 0)
+            o->repeat = values[0];
         else if (strcmp(name, "--rounds") == 0) {
             o->rounds = (unsigned)values[0];
             o->rounds_given = true;
@@ -416,6 +422,18 @@ static void print_measurement(const struct bench_kernel *kernel,
     fflush(stdout);
 }
 
+/* Calls the libebm kernel --repeat times at each thread count. */
+static void repeat_kernel(const struct bench_kernel *kernel,
+                          struct bench_context *context,
+                          const struct bench_options *o)
+{
+    for (size_t t = 0; t < o->thread_count; t++) {
+        ebm_set_threads(o->threads[t]);
+        for (size_t r = 0; r < o->repeat; r++)
+            kernel->run(context);
+    }
+}
+
 static void print_header(const struct bench_options *o)
 {
     if (o->json)
@@ -450,6 +468,10 @@ static int run_kernels(const struct bench_options *o)
                 if (kernel->prepare(&context) != 0) {
                     bench_context_destroy(&context);
                     return 1;
+                }
+                if (o->repeat > 0) {
+                    repeat_kernel(kernel, &context, o);
+                    continue;
                 }
                 naive = measure_naive(kernel, &context, o);
                 for (size_t t = 0; t < o->thread_count; t++) {
