@@ -605,6 +605,44 @@ START_TEST(visible_given_hidden_rejects)
 }
 END_TEST
 
+/* Overlapping input and output buffers get EBM_ERR_ARGUMENT and leave the
+ * model and the buffers as they were. */
+START_TEST(conditionals_reject_overlap)
+{
+    watch_clear();
+    ebm_rbm *rbm = make_model(D, K);
+    ebm_rng rng;
+    /* Room for the input followed by an output of either size. */
+    float buffer[ROWS * D + ROWS * D];
+    float sample[ROWS * D] = {0};
+    memset(buffer, 0, sizeof buffer);
+    fill_rows(buffer, D, 1.0f);
+    ck_assert_int_eq(ebm_rng_init(&rng, 3), EBM_OK);
+    watch_model(rbm);
+    watch_buffer(buffer, sizeof buffer);
+    /* prob starting inside the input. */
+    CHECK_FAILS(EBM_ERR_ARGUMENT,
+                ebm_rbm_hidden_given_visible(rbm, buffer, ROWS, 1.0f,
+                                             buffer + 1, NULL, NULL));
+    /* sample overlapping the input. */
+    CHECK_FAILS(EBM_ERR_ARGUMENT,
+                ebm_rbm_hidden_given_visible(rbm, buffer, ROWS, 1.0f,
+                                             buffer + ROWS * D, buffer + 2,
+                                             &rng));
+    /* sample equal to prob. */
+    CHECK_FAILS(EBM_ERR_ARGUMENT,
+                ebm_rbm_hidden_given_visible(rbm, buffer, ROWS, 1.0f,
+                                             sample, sample, &rng));
+    /* hidden input overlapping the visible output. */
+    CHECK_FAILS(EBM_ERR_ARGUMENT,
+                ebm_rbm_visible_given_hidden(rbm, buffer, ROWS, 1.0f,
+                                             buffer + ROWS * K - 1, NULL,
+                                             NULL));
+    ck_assert_uint_eq(rng.stream, 0);
+    ebm_rbm_destroy(rbm);
+}
+END_TEST
+
 START_TEST(energy_rejects)
 {
     watch_clear();
@@ -1186,6 +1224,8 @@ int main(void)
              hidden_given_visible_rejects);
     add_case(suite, "visible_given_hidden_rejects",
              visible_given_hidden_rejects);
+    add_case(suite, "conditionals_reject_overlap",
+             conditionals_reject_overlap);
     add_case(suite, "energy_rejects", energy_rejects);
     add_case(suite, "free_energy_rejects", free_energy_rejects);
     add_case(suite, "reconstruction_error_rejects",
