@@ -104,6 +104,13 @@ void naive_free_energy(struct naive_model *model, const float *visible,
                        size_t rows, double *out);
 void naive_pseudo_loglik(struct naive_model *model, const float *visible,
                          size_t rows, double *out);
+void naive_ais(struct naive_model *model, size_t chains, size_t betas,
+               double *log_weights);
+
+/* Inverse temperatures of the ais kernel: one AIS run of this many steps
+ * over B chains, so that a run's time divided by AIS_BENCH_BETAS - 1 is the
+ * time of one temperature step. */
+#define AIS_BENCH_BETAS 20
 
 /* ------------------------------------------------------------------------ */
 /* Timing */

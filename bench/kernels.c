@@ -321,6 +321,38 @@ static void naive_run_pll(struct bench_context *c, size_t rows)
     naive_pseudo_loglik(c->naive, c->visible, rows, c->per_row);
 }
 
+/* One AIS run with a uniform base over B chains: per step after the first
+ * the product z = b + vW, and per transition (all steps but the last) the
+ * product W h. */
+static size_t gemms_ais(const struct bench_shape *s,
+                        struct bench_gemm out[BENCH_MAX_GEMMS])
+{
+    size_t count = 0;
+
+    for (size_t j = 1; j < AIS_BENCH_BETAS; j++) {
+        out[count++] = gemm_up(s);
+        if (j < AIS_BENCH_BETAS - 1)
+            out[count++] = gemm_down(s);
+    }
+    return count;
+}
+
+static void run_ais(struct bench_context *c)
+{
+    ebm_ais_config config;
+    ebm_ais_result result;
+
+    ebm_ais_config_init(&config);
+    config.chains = c->shape.batch;
+    config.betas = AIS_BENCH_BETAS;
+    ebm_rbm_ais(c->rbm, &config, &result);
+}
+
+static void naive_run_ais(struct bench_context *c, size_t rows)
+{
+    naive_ais(c->naive, rows, AIS_BENCH_BETAS, c->per_row);
+}
+
 const struct bench_kernel bench_kernels[] = {
     {"hidden", prepare_nothing, run_hidden, naive_run_hidden, true,
      gemms_up},
@@ -333,6 +365,7 @@ const struct bench_kernel bench_kernels[] = {
     {"free_energy", prepare_nothing, run_free_energy, naive_run_free_energy,
      true, gemms_up},
     {"pll", prepare_nothing, run_pll, naive_run_pll, true, gemms_up},
+    {"ais", prepare_nothing, run_ais, naive_run_ais, true, gemms_ais},
 };
 
 const size_t bench_kernel_count =

@@ -292,3 +292,56 @@ void naive_pseudo_loglik(struct naive_model *model, const float *visible,
         out[r] = total;
     }
 }
+
+/* AIS with `betas` evenly spaced inverse temperatures from a uniform base
+ * (a_A = 0) over `chains` chains, as plain loops: the weights are
+ * accumulated into log_weights. */
+void naive_ais(struct naive_model *model, size_t chains, size_t betas,
+               double *log_weights)
+{
+    size_t d = model->d, k = model->k;
+    float *v = model->v_neg, *h = model->h_sample, *z = model->h_neg;
+    uint64_t stream = model->stream++;
+
+    for (size_t e = 0; e < chains * d; e++)
+        v[e] = ebm_rng_uniform(model->seed, stream, e) < 0.5f;
+    for (size_t c = 0; c < chains; c++)
+        log_weights[c] = 0.0;
+    for (size_t j = 1; j < betas; j++) {
+        float beta0 = (float)(j - 1) / (float)(betas - 1);
+        float beta = (float)j / (float)(betas - 1);
+        uint64_t hidden_stream = model->stream++;
+        uint64_t visible_stream = model->stream++;
+
+        for (size_t c = 0; c < chains; c++) {
+            double increment = 0.0;
+
+            for (size_t q = 0; q < k; q++) {
+                z[q] = model->b[q];
+                for (size_t i = 0; i < d; i++)
+                    z[q] += v[c * d + i] * model->w[i * k + q];
+            }
+            for (size_t i = 0; i < d; i++)
+                increment += (beta - beta0) * model->a[i] * v[c * d + i];
+            for (size_t q = 0; q < k; q++) {
+                increment += naive_softplus(beta * z[q]) -
+                             naive_softplus(beta0 * z[q]);
+                h[c * k + q] = ebm_rng_uniform(model->seed, hidden_stream,
+                                               c * k + q) <
+                               naive_sigmoid(beta * z[q]);
+            }
+            log_weights[c] += increment;
+            if (j == betas - 1)
+                continue;
+            for (size_t i = 0; i < d; i++) {
+                float x = model->a[i];
+
+                for (size_t q = 0; q < k; q++)
+                    x += h[c * k + q] * model->w[i * k + q];
+                v[c * d + i] = ebm_rng_uniform(model->seed, visible_stream,
+                                               c * d + i) <
+                               naive_sigmoid(beta * x);
+            }
+        }
+    }
+}

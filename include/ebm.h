@@ -290,9 +290,11 @@ typedef struct ebm_rbm ebm_rbm;
 
 /*
  * Creates an RBM with n_visible = D and n_hidden = K units and every
- * parameter 0. Errors: EBM_ERR_NULL, EBM_ERR_SIZE (D or K is 0),
- * EBM_ERR_LIMIT (D or K > EBM_MAX_UNITS, or D * K > EBM_MAX_ELEMENTS),
- * EBM_ERR_NOMEM.
+ * parameter 0. K may be 0: the model is then a product of independent
+ * visible units, p(v) proportional to exp(a.v / T), which is the base model
+ * of annealed importance sampling and a useful baseline.
+ * Errors: EBM_ERR_NULL, EBM_ERR_SIZE (D is 0), EBM_ERR_LIMIT (D or K >
+ * EBM_MAX_UNITS, or D * K > EBM_MAX_ELEMENTS), EBM_ERR_NOMEM.
  */
 EBM_API ebm_status ebm_rbm_create(size_t n_visible, size_t n_hidden,
                                   ebm_rbm **out);
@@ -566,6 +568,218 @@ EBM_API ebm_status ebm_rbm_fit(ebm_rbm *rbm, const ebm_train_config *config,
                                ebm_epoch_callback callback, void *user_data);
 
 /* ------------------------------------------------------------------------ */
+/* Partition function and log-likelihood                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Largest smaller layer that ebm_rbm_log_partition_exact enumerates. */
+#define EBM_EXACT_MAX_UNITS 32
+
+/*
+ * Exact log Z(T) = log sum_v sum_h exp(-E(v, h) / T). The smaller layer is
+ * enumerated (2^min(D, K) states, in blocks of states as sgemm calls) and
+ * the other layer is summed out analytically; the sum over states is a
+ * log-sum-exp in double. Enumerating h, each state contributes
+ * b.h / T + sum_i softplus((a_i + W[i, :].h) / T); enumerating v, the same
+ * with the layers exchanged.
+ *
+ * Cost: about 2^min(D, K) * max(D, K) * 2 floating-point operations for the
+ * products plus as many softplus evaluations: for min(D, K) = 25 and
+ * max(D, K) = 784 about 50 GFLOP, under a second on 2 cores; each further
+ * unit doubles it. min(D, K) above EBM_EXACT_MAX_UNITS is rejected.
+ * Relative accuracy: float products and softplus (a few ulp per term),
+ * double sums; see docs/likelihood.md.
+ *
+ * Errors: EBM_ERR_NULL, EBM_ERR_ARGUMENT (temperature not finite and > 0),
+ * EBM_ERR_LIMIT (the smaller layer has more than EBM_EXACT_MAX_UNITS
+ * units), EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_rbm_log_partition_exact(const ebm_rbm *rbm,
+                                               float temperature,
+                                               double *log_z);
+
+/* Called by long computations with the fraction done, in [0, 1]. Return 0
+ * to continue, nonzero to stop (the computation then returns EBM_STOPPED
+ * and writes no result). */
+typedef int (*ebm_progress_callback)(double fraction, void *user_data);
+
+/* Settings of annealed importance sampling. Fill with ebm_ais_config_init,
+ * then change fields. */
+typedef struct ebm_ais_config {
+    size_t chains;          /* independent runs, >= 1 (default 100) */
+    size_t betas;           /* inverse temperatures when schedule is NULL,
+                               >= 2 (default 14500) */
+    const double *schedule; /* caller's inverse temperatures, or NULL: from
+                               0 to 1, increasing, `betas` of them */
+    const float *base_data; /* rows whose column means give the base
+                               model's visible biases, or NULL for the
+                               uniform base (all biases 0) */
+    size_t base_rows;
+    uint64_t seed;          /* Philox key of the run (default 1) */
+    ebm_progress_callback progress; /* may be NULL */
+    void *progress_data;
+    double *log_weights;    /* if not NULL, receives the `chains` log
+                               importance weights */
+} ebm_ais_config;
+
+/* The estimate of an AIS run. */
+typedef struct ebm_ais_result {
+    double log_z;      /* log of the mean importance weight plus log Z_A */
+    double log_z_low;  /* log(mean w - 3 se) + log Z_A, or -inf if that
+                          difference is not positive */
+    double log_z_high; /* log(mean w + 3 se) + log Z_A */
+    double std_error;  /* se / mean w, the standard error of log_z to first
+                          order */
+    double log_z_base; /* log Z_A of the model at beta = 0 */
+} ebm_ais_result;
+
+/*
+ * Sets *config to the defaults listed above: 100 chains and the 14,500
+ * inverse temperatures of Salakhutdinov and Murray, "On the quantitative
+ * analysis of deep belief networks" (ICML 2008): 500 evenly spaced in
+ * [0, 0.5), 4,000 in [0.5, 0.9) and 10,000 in [0.9, 1]. Another count keeps
+ * those proportions. Errors: EBM_ERR_NULL.
+ */
+EBM_API ebm_status ebm_ais_config_init(ebm_ais_config *config);
+
+/*
+ * Estimates log Z(T = 1) by annealed importance sampling (Neal 2001, as
+ * applied to RBMs by Salakhutdinov and Murray 2008). The base model A has
+ * no hidden units and visible biases a_A (0, or the logits of the base
+ * data's column means clipped to [0.001, 0.999]). The intermediate models
+ * are
+ *
+ *   log p*_beta(v) = ((1 - beta) a_A + beta a).v
+ *                    + sum_k softplus(beta (b_k + v.W[:, k]))
+ *
+ * whose normaliser at beta = 0 is log Z_A = sum_i softplus(a_A,i) +
+ * K log 2 (the hidden units are uncoupled there), and each of the C chains
+ * starts from an exact sample of that model. At each
+ * inverse temperature beta_j after the first, the pre-activation b + vW of
+ * the current states is computed once (one sgemm for all chains) and gives
+ * both the weight increment log p*_beta_j(v) - log p*_beta_j-1(v) and the
+ * hidden sample of the Gibbs transition at beta_j; a second sgemm gives the
+ * visible sample. log Z = log Z_A + log mean_c exp(log w_c), combined in
+ * double as a log-mean-exp, so log weights of any magnitude are safe.
+ *
+ * Random streams: stream 0 of config->seed gives the base samples, then
+ * each transition takes two streams (h, then v).
+ *
+ * The mean of w estimates Z / Z_A without bias, so log_z tends to fall
+ * below log Z (and a log-likelihood computed from it above the true one);
+ * ebm_rbm_ais_reverse gives an estimate from the other side.
+ *
+ * Errors: EBM_ERR_NULL, EBM_ERR_ARGUMENT (chains 0, fewer than 2 betas, a
+ * schedule that does not start at 0, end at 1 and increase, or that is not
+ * finite), EBM_ERR_SIZE (base_data given with base_rows 0), EBM_ERR_DOMAIN
+ * or EBM_ERR_NONFINITE (base data), EBM_ERR_NOMEM, EBM_STOPPED.
+ */
+EBM_API ebm_status ebm_rbm_ais(const ebm_rbm *rbm,
+                               const ebm_ais_config *config,
+                               ebm_ais_result *result);
+
+/*
+ * Reverse AIS: the same annealing run backwards, from beta = 1 to 0,
+ * starting each chain at a row of `data` (row c mod rows for chain c) in
+ * place of an exact sample of the model. The mean of the reverse weights
+ * estimates Z_A / Z; if the rows were exact samples of the model, the
+ * estimate of log Z would be too high on average, so it gives an
+ * upper-side check on ebm_rbm_ais (Burda, Grosse and Salakhutdinov,
+ * "Accurate and conservative estimates of MRF log-likelihood using reverse
+ * annealing", AISTATS 2015). Data that the model does not fit make it
+ * less reliable. result's fields mean the same as for ebm_rbm_ais.
+ * Random streams: as for ebm_rbm_ais, without the base samples.
+ * Errors: those of ebm_rbm_ais, and for data: EBM_ERR_NULL, EBM_ERR_SIZE
+ * (rows = 0), EBM_ERR_NONFINITE, EBM_ERR_DOMAIN (a value other than 0 or
+ * 1).
+ */
+EBM_API ebm_status ebm_rbm_ais_reverse(const ebm_rbm *rbm,
+                                       const ebm_ais_config *config,
+                                       const float *data, size_t rows,
+                                       ebm_ais_result *result);
+
+/*
+ * Combines n log importance weights into an estimate as ebm_rbm_ais does:
+ * log_z = log_z_base + log mean exp(log_weights), computed as a log-mean-exp
+ * in double, with the standard error and the 3-se bounds. Errors:
+ * EBM_ERR_NULL, EBM_ERR_SIZE (n = 0), EBM_ERR_NONFINITE (a weight or
+ * log_z_base that is NaN or infinite).
+ */
+EBM_API ebm_status ebm_ais_combine(const double *log_weights, size_t n,
+                                   double log_z_base, ebm_ais_result *result);
+
+/*
+ * Mean log-likelihood of binary rows at T = 1:
+ * mean over the rows of -F(v), minus log_z. Errors: as for
+ * ebm_rbm_free_energy, EBM_ERR_DOMAIN for values other than 0 and 1, and
+ * EBM_ERR_ARGUMENT if log_z is not finite.
+ */
+EBM_API ebm_status ebm_rbm_mean_loglik(const ebm_rbm *rbm,
+                                       const float *visible, size_t rows,
+                                       double log_z, double *mean);
+
+/* ------------------------------------------------------------------------ */
+/* Sampling and pictures                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Runs `steps` Gibbs steps (h given v, then v given h) of `chains` chains
+ * at temperature T, in place: state (chains x D) holds the starting
+ * visible states, from a caller's data, a previous call (a persistent
+ * state) or ebm_rng_fill_bernoulli, and receives the final visible
+ * samples. If prob is not NULL it receives P(v = 1 | h) of the last step,
+ * often a clearer picture than the samples.
+ *
+ * If clamp is not NULL, visible unit i with clamp[i] != 0 keeps the value
+ * it has in each chain's starting state, for conditional sampling (for
+ * example the upper half of a digit fixed and the lower half sampled); its
+ * prob is that value too.
+ *
+ * Random streams: two per step (h, then v) from rng. Errors: EBM_ERR_NULL,
+ * EBM_ERR_SIZE (chains 0), EBM_ERR_OVERFLOW, EBM_ERR_ARGUMENT (steps 0,
+ * temperature not finite and > 0, state and prob overlapping),
+ * EBM_ERR_NONFINITE, EBM_ERR_DOMAIN (state outside [0, 1]), EBM_ERR_NOMEM;
+ * state is unchanged on error.
+ */
+EBM_API ebm_status ebm_rbm_gibbs(const ebm_rbm *rbm, float *state,
+                                 size_t chains, unsigned steps,
+                                 float temperature,
+                                 const unsigned char *clamp, ebm_rng *rng,
+                                 float *prob);
+
+/* Sets out[i] to 1 with probability p, else 0, for i < count, from the next
+ * stream of rng (index i). Errors: EBM_ERR_NULL, EBM_ERR_ARGUMENT (p outside
+ * [0, 1]). */
+EBM_API ebm_status ebm_rng_fill_bernoulli(ebm_rng *rng, float p, float *out,
+                                          size_t count);
+
+/*
+ * Writes `count` images of height x width values each (image j starts at
+ * images + j * height * width, row-major) as one 8-bit grayscale PNG, a grid
+ * `columns` images wide with a 1-pixel dark border around each. Each image
+ * gets its own contrast: its minimum maps to black and its maximum to white
+ * (a constant image is mid-gray), so that probabilities and filters of any
+ * scale show. NaN or infinite values are rejected.
+ * Errors: EBM_ERR_NULL, EBM_ERR_SIZE (a zero size), EBM_ERR_OVERFLOW,
+ * EBM_ERR_LIMIT (an image over 2^15 pixels on a side, or a picture over
+ * 2^28 pixels), EBM_ERR_NONFINITE, EBM_ERR_IO, EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_png_write_grid(const char *path, const float *images,
+                                      size_t count, size_t height,
+                                      size_t width, size_t columns);
+
+/*
+ * Writes the filters of rbm, the columns W[:, k] of the first `count`
+ * hidden units, each as a height x width image (height * width = D), as a
+ * PNG grid `columns` wide, with the contrast of ebm_png_write_grid.
+ * Errors: those of ebm_png_write_grid, EBM_ERR_MISMATCH (height * width is
+ * not D), EBM_ERR_SIZE (count 0 or above K).
+ */
+EBM_API ebm_status ebm_rbm_write_filters_png(const ebm_rbm *rbm,
+                                             const char *path, size_t count,
+                                             size_t height, size_t width,
+                                             size_t columns);
+
+/* ------------------------------------------------------------------------ */
 /* Model files                                                              */
 /* ------------------------------------------------------------------------ */
 
@@ -613,7 +827,8 @@ EBM_API ebm_status ebm_rbm_save(const ebm_rbm *rbm, const char *path);
  *
  * Errors: EBM_ERR_NULL, EBM_ERR_IO, EBM_ERR_FORMAT (also a format_version
  * that is not an integer scalar), EBM_ERR_TRUNCATED, EBM_ERR_VERSION,
- * EBM_ERR_LIMIT, EBM_ERR_MISMATCH (array shapes disagree),
+ * EBM_ERR_LIMIT, EBM_ERR_SIZE (an empty visible layer; an empty hidden
+ * layer is a valid model), EBM_ERR_MISMATCH (array shapes disagree),
  * EBM_ERR_NONFINITE, EBM_ERR_UNSUPPORTED (a parameter dtype other than
  * float32 and float64), EBM_ERR_NOMEM.
  */

@@ -158,11 +158,9 @@ static ebm_status parse_dimension(struct parser *p, size_t *dimension)
                         "(EBM_MAX_UNITS)",
                         p->label, (int)ebm_min_size(p->pos - start, 40),
                         p->text + start, EBM_MAX_UNITS);
-    if (value == 0)
-        return ebm_fail(EBM_ERR_FORMAT,
-                        "%s: the shape has a zero dimension; model arrays "
-                        "must not be empty",
-                        p->label);
+    /* A zero dimension is valid: a model without hidden units has an empty
+     * W and hidden bias. An empty visible layer is rejected when the model
+     * is created. */
     *dimension = (size_t)value;
     return EBM_OK;
 }

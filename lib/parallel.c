@@ -178,13 +178,25 @@ static void run_piece(const struct gemm_job *job, size_t piece)
         b += job->transpose_b ? begin * job->ldb : begin;
     }
 
-    cblas_sgemm(CblasRowMajor,
-                job->transpose_a ? CblasTrans : CblasNoTrans,
-                job->transpose_b ? CblasTrans : CblasNoTrans,
-                (int)(row_end - row_begin), (int)(col_end - col_begin),
-                (int)job->k, job->alpha, a, (int)job->lda, b, (int)job->ldb,
-                job->beta, job->c + row_begin * job->ldc + col_begin,
-                (int)job->ldc);
+    if (job->k > 0) {
+        cblas_sgemm(CblasRowMajor,
+                    job->transpose_a ? CblasTrans : CblasNoTrans,
+                    job->transpose_b ? CblasTrans : CblasNoTrans,
+                    (int)(row_end - row_begin), (int)(col_end - col_begin),
+                    (int)job->k, job->alpha, a, (int)job->lda, b,
+                    (int)job->ldb, job->beta,
+                    job->c + row_begin * job->ldc + col_begin,
+                    (int)job->ldc);
+    } else {
+        /* An empty inner dimension (a model without hidden units): the
+         * product is 0, and BLAS would reject the leading dimension 0. */
+        for (size_t r = row_begin; r < row_end; r++)
+            for (size_t col = col_begin; col < col_end; col++) {
+                float *out = job->c + r * job->ldc + col;
+
+                *out = job->beta == 0.0f ? 0.0f : job->beta * *out;
+            }
+    }
     if (job->epilogue != NULL)
         job->epilogue(job->context, row_begin, row_end, col_begin, col_end);
 }
@@ -208,6 +220,8 @@ void ebm_gemm(bool transpose_a, bool transpose_b, size_t m, size_t n,
     int threads = ebm_thread_count();
     size_t pieces = job.plan.pieces;
 
+    if (m == 0 || n == 0)
+        return;
     configure_blas();
     ebm_pool_run(threads, (size_t)pieces, run_piece_task, &job);
 }

@@ -10,7 +10,11 @@ float *ebm_alloc_floats(size_t count)
 {
     size_t bytes;
 
-    if (count == 0 || count > SIZE_MAX / sizeof(float) - 64)
+    /* An empty buffer (a model without hidden units) still gets a valid,
+     * distinct pointer. */
+    if (count == 0)
+        count = 1;
+    if (count > SIZE_MAX / sizeof(float) - 64)
         return NULL;
     bytes = (count * sizeof(float) + 63) / 64 * 64;
     return aligned_alloc(64, bytes);
@@ -23,10 +27,10 @@ void ebm_free_floats(float *p)
 
 static ebm_status check_shape(size_t n_visible, size_t n_hidden)
 {
-    if (n_visible == 0 || n_hidden == 0)
+    if (n_visible == 0)
         return ebm_fail(EBM_ERR_SIZE,
-                        "model shape %zu x %zu: both layers need at least "
-                        "one unit",
+                        "model shape %zu x %zu: the visible layer needs at "
+                        "least one unit",
                         n_visible, n_hidden);
     if (n_visible > EBM_MAX_UNITS || n_hidden > EBM_MAX_UNITS)
         return ebm_fail(EBM_ERR_LIMIT,

@@ -291,3 +291,143 @@ void ref_loglik_gradient(const ref_model *model, const float *x, size_t rows,
         }
     }
 }
+
+double ref_softplus(double x)
+{
+    if (x > 0.0) {
+        return x + log1p(exp(-x));
+    }
+    return log1p(exp(x));
+}
+
+void ref_log_marginal_table(const ref_model *model, double temperature,
+                            double *log_p)
+{
+    require_small(model);
+    size_t d = model->n_visible;
+    size_t states = (size_t)1 << d;
+    float visible[REF_MAX_UNITS];
+    double total = -INFINITY;
+    for (size_t bits = 0; bits < states; bits++) {
+        ref_unpack_bits(bits, d, visible);
+        log_p[bits] = log_sum_over_hidden(model, visible, temperature);
+        total = log_add(total, log_p[bits]);
+    }
+    for (size_t bits = 0; bits < states; bits++) {
+        log_p[bits] -= total;
+    }
+}
+
+size_t ref_sample_index(ref_rng *rng, const double *prob, size_t count)
+{
+    double u = ref_rng_uniform(rng);
+    double cumulative = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        cumulative += prob[i];
+        if (u < cumulative) {
+            return i;
+        }
+    }
+    /* The cumulative sum fell short of u by rounding: take the last state
+     * with nonzero probability. */
+    size_t last = count - 1;
+    while (last > 0 && prob[last] == 0.0) {
+        last--;
+    }
+    return last;
+}
+
+/* P(unit = value | input) for a binary unit with activation x / T. */
+static double bernoulli_probability(double activation, double temperature,
+                                    float value)
+{
+    double p_one = 1.0 / (1.0 + exp(-activation / temperature));
+    return value == 1.0f ? p_one : 1.0 - p_one;
+}
+
+void ref_gibbs_distribution(const ref_model *model, double temperature,
+                            const unsigned char *clamp, const double *start,
+                            unsigned steps, double *out)
+{
+    size_t d = model->n_visible;
+    size_t k = model->n_hidden;
+    if (d > 12 || k > REF_MAX_UNITS) {
+        fprintf(stderr, "reference: Gibbs distribution of D = %zu, K = %zu "
+                        "is too large\n", d, k);
+        abort();
+    }
+    size_t states = (size_t)1 << d;
+    double *transition = malloc(states * states * sizeof(double));
+    double *current = malloc(states * sizeof(double));
+    double *next = malloc(states * sizeof(double));
+    if (transition == NULL || current == NULL || next == NULL) {
+        fprintf(stderr, "reference: out of memory\n");
+        abort();
+    }
+
+    /* transition[from * states + to] = sum_h P(h | from) P(to | h), with
+     * clamped units of `to` forced to their values in `from`. */
+    float from_state[REF_MAX_UNITS];
+    float to_state[REF_MAX_UNITS];
+    float hidden[REF_MAX_UNITS];
+    for (size_t from = 0; from < states; from++) {
+        ref_unpack_bits(from, d, from_state);
+        for (size_t to = 0; to < states; to++) {
+            transition[from * states + to] = 0.0;
+        }
+        for (uint64_t hbits = 0; hbits < ((uint64_t)1 << k); hbits++) {
+            ref_unpack_bits(hbits, k, hidden);
+            double p_hidden = 1.0;
+            for (size_t j = 0; j < k; j++) {
+                double x = model->hidden_bias[j];
+                for (size_t i = 0; i < d; i++) {
+                    x += (double)from_state[i] * model->weights[i * k + j];
+                }
+                p_hidden *= bernoulli_probability(x, temperature, hidden[j]);
+            }
+            for (size_t to = 0; to < states; to++) {
+                ref_unpack_bits(to, d, to_state);
+                double p_visible = 1.0;
+                for (size_t i = 0; i < d; i++) {
+                    if (clamp != NULL && clamp[i] != 0) {
+                        p_visible *= to_state[i] == from_state[i] ? 1.0 : 0.0;
+                        continue;
+                    }
+                    double x = model->visible_bias[i];
+                    for (size_t j = 0; j < k; j++) {
+                        x += (double)model->weights[i * k + j] * hidden[j];
+                    }
+                    p_visible *=
+                        bernoulli_probability(x, temperature, to_state[i]);
+                }
+                transition[from * states + to] += p_hidden * p_visible;
+            }
+        }
+    }
+
+    for (size_t s = 0; s < states; s++) {
+        current[s] = start[s];
+    }
+    for (unsigned step = 0; step < steps; step++) {
+        for (size_t to = 0; to < states; to++) {
+            next[to] = 0.0;
+        }
+        for (size_t from = 0; from < states; from++) {
+            if (current[from] == 0.0) {
+                continue;
+            }
+            for (size_t to = 0; to < states; to++) {
+                next[to] += current[from] * transition[from * states + to];
+            }
+        }
+        for (size_t s = 0; s < states; s++) {
+            current[s] = next[s];
+        }
+    }
+    for (size_t s = 0; s < states; s++) {
+        out[s] = current[s];
+    }
+    free(transition);
+    free(current);
+    free(next);
+}

@@ -97,4 +97,34 @@ double ref_pseudo_loglik(const ref_model *model, const float *visible);
 void ref_loglik_gradient(const ref_model *model, const float *x, size_t rows,
                          double *grad_w, double *grad_a, double *grad_b);
 
+/* ------------------------------------------------------------------------ */
+/* Marginals, exact sampling and Gibbs chains (test_likelihood.c)           */
+/* ------------------------------------------------------------------------ */
+
+/* softplus(x) = log(1 + exp(x)) in double, without overflow. */
+double ref_softplus(double x);
+
+/* log p(v) at temperature T for every binary v: log_p[bits] is the value
+ * for v = ref_unpack_bits(bits, D), 2^D values. One enumeration of every
+ * joint state, so cheaper than 2^D calls of ref_log_marginal. */
+void ref_log_marginal_table(const ref_model *model, double temperature,
+                            double *log_p);
+
+/* An index drawn from prob[0 .. count - 1] (non-negative, summing to 1) by
+ * inverting the cumulative sum at one uniform of rng. */
+size_t ref_sample_index(ref_rng *rng, const double *prob, size_t count);
+
+/*
+ * Distribution of the visible state after `steps` Gibbs steps (h given v,
+ * then v given h) at temperature T, started from the distribution start
+ * over all 2^D binary v (indexed as in ref_log_marginal_table). Units with
+ * clamp[i] != 0 keep their starting value; clamp may be NULL. The
+ * conditionals are the factorised sigmoids of the model, in double. The
+ * visible-to-visible transition matrix is built once, so the cost is
+ * O(4^D (2^K (D + K) + steps)); D <= 12.
+ */
+void ref_gibbs_distribution(const ref_model *model, double temperature,
+                            const unsigned char *clamp, const double *start,
+                            unsigned steps, double *out);
+
 #endif /* EBM_TESTS_REFERENCE_H */

@@ -449,7 +449,6 @@ START_TEST(rbm_create_rejects)
     watch_buffer(&out, sizeof out);
     CHECK_FAILS(EBM_ERR_NULL, ebm_rbm_create(D, K, NULL));
     CHECK_FAILS(EBM_ERR_SIZE, ebm_rbm_create(0, K, &out));
-    CHECK_FAILS(EBM_ERR_SIZE, ebm_rbm_create(D, 0, &out));
     CHECK_FAILS(EBM_ERR_LIMIT, ebm_rbm_create(EBM_MAX_UNITS + 1, 1, &out));
     CHECK_FAILS(EBM_ERR_LIMIT, ebm_rbm_create(1, EBM_MAX_UNITS + 1, &out));
     /* Each size within EBM_MAX_UNITS, the product 2^34 above

@@ -1,6 +1,7 @@
 /*
- * ebm: train restricted Boltzmann machines on IDX data and inspect the
- * saved models, with libebm.
+ * ebm: train restricted Boltzmann machines on IDX data, evaluate and
+ * inspect the saved models, and draw their samples and filters, with
+ * libebm.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +21,10 @@ static void print_usage(FILE *out)
           "          it as a NumPy .npz file\n"
           "  info    print the sizes and parameter statistics of a saved\n"
           "          model\n"
+          "  eval    compute log Z of a saved model, exactly or by annealed\n"
+          "          importance sampling, and its log-likelihood on data\n"
+          "  sample  draw Gibbs samples of a saved model into a PNG file\n"
+          "  filters draw the weights of each hidden unit into a PNG file\n"
           "\n"
           "Options:\n"
           "  --help     print this help and exit\n"
@@ -40,8 +45,8 @@ static int reject_command(const char *arg)
                 arg);
     } else {
         fprintf(stderr,
-                "ebm: unknown command '%s'; expected train or info (run "
-                "'ebm --help' for usage)\n", arg);
+                "ebm: unknown command '%s'; expected train, info, eval, "
+                "sample or filters (run 'ebm --help' for usage)\n", arg);
     }
     return CLI_EXIT_USAGE;
 }
@@ -75,6 +80,15 @@ static int run_command(int argc, char **argv)
     }
     if (strcmp(command, "info") == 0) {
         return cli_info(argc - 2, argv + 2);
+    }
+    if (strcmp(command, "eval") == 0) {
+        return cli_eval(argc - 2, argv + 2);
+    }
+    if (strcmp(command, "sample") == 0) {
+        return cli_sample(argc - 2, argv + 2);
+    }
+    if (strcmp(command, "filters") == 0) {
+        return cli_filters(argc - 2, argv + 2);
     }
     return reject_command(command);
 }

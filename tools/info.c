@@ -115,63 +115,6 @@ static void print_table(const model_summary *summary)
     printf("\nFrobenius norm of W: %.6g\n", summary->weight_norm);
 }
 
-/* Returns the length of the valid UTF-8 sequence that starts at s, or 0
- * (overlong forms, surrogates and code points above U+10FFFF are invalid).
- * s[0] is at least 0x80. */
-static size_t utf8_sequence_length(const unsigned char *s)
-{
-    unsigned char low = 0x80;
-    unsigned char high = 0xBF;
-    size_t length = 0;
-
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        length = 2;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        length = 3;
-        low = s[0] == 0xE0 ? 0xA0 : 0x80;
-        high = s[0] == 0xED ? 0x9F : 0xBF;
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        length = 4;
-        low = s[0] == 0xF0 ? 0x90 : 0x80;
-        high = s[0] == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    if (s[1] < low || s[1] > high) {
-        return 0;
-    }
-    for (size_t i = 2; i < length; i++) {
-        if (s[i] < 0x80 || s[i] > 0xBF) {
-            return 0;
-        }
-    }
-    return length;
-}
-
-/* Writes text as a JSON string. Bytes that are not valid UTF-8 become
- * U+FFFD, since a file name need not be UTF-8 but JSON text must be. */
-static void write_json_string(FILE *out, const char *text)
-{
-    const unsigned char *s = (const unsigned char *)text;
-
-    fputc('"', out);
-    while (*s != '\0') {
-        size_t length = *s < 0x80 ? 1 : utf8_sequence_length(s);
-        if (*s == '"' || *s == '\\') {
-            fprintf(out, "\\%c", *s);
-        } else if (*s < 0x20) {
-            fprintf(out, "\\u%04x", *s);
-        } else if (length == 0) {
-            fputs("\\ufffd", out);
-            length = 1;
-        } else {
-            fwrite(s, 1, length, out);
-        }
-        s += length;
-    }
-    fputc('"', out);
-}
-
 static void write_json_stats(FILE *out, const array_stats *stats)
 {
     fprintf(out, "\"%s\": {\"min\": ", stats->name);
@@ -188,7 +131,7 @@ static void write_json_stats(FILE *out, const array_stats *stats)
 static void print_json(const model_summary *summary)
 {
     fputs("{\"file\": ", stdout);
-    write_json_string(stdout, summary->path);
+    cli_write_json_string(stdout, summary->path);
     printf(", \"visible_units\": %zu, \"hidden_units\": %zu, "
            "\"parameters\": %zu, ", summary->n_visible, summary->n_hidden,
            summary->parameters);

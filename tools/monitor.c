@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "progress.h"
 
 static size_t min_size(size_t a, size_t b)
 {
@@ -139,6 +140,8 @@ bool monitor_measure(monitor *m, const ebm_rbm *rbm,
 
     metrics->pll_valid = NAN;
     metrics->free_energy_gap = NAN;
+    metrics->ais_log_z = NAN;
+    metrics->ais_loglik_valid = NAN;
     status = ebm_rbm_reconstruction_error(rbm, m->train, m->n_train,
                                           &metrics->recon_error);
     if (!check(status, "the reconstruction error")) {
@@ -152,11 +155,35 @@ bool monitor_measure(monitor *m, const ebm_rbm *rbm,
     return m->n_valid == 0 || measure_validation(m, rbm, metrics);
 }
 
-void monitor_print_header(FILE *out)
+bool monitor_measure_ais(monitor *m, const ebm_rbm *rbm,
+                         ebm_ais_config config, epoch_metrics *metrics)
 {
-    fprintf(out, "%5s %12s %12s %12s %10s %10s %9s\n", "epoch",
-            "recon_error", "pll_train", "pll_valid", "fe_gap", "samples/s",
-            "seconds");
+    progress_meter meter;
+    ebm_ais_result result;
+    ebm_status status = EBM_OK;
+
+    progress_init(&meter, "AIS");
+    config.progress = progress_update;
+    config.progress_data = &meter;
+    status = ebm_rbm_ais(rbm, &config, &result);
+    progress_clear(&meter);
+    if (!check(status, "the AIS estimate of log Z")) {
+        return false;
+    }
+    metrics->ais_log_z = result.log_z;
+    status = ebm_rbm_mean_loglik(rbm, m->valid_binary, m->n_valid,
+                                 result.log_z, &metrics->ais_loglik_valid);
+    return check(status, "the log-likelihood of the validation rows");
+}
+
+void monitor_print_header(FILE *out, bool ais)
+{
+    fprintf(out, "%5s %12s %12s %12s %10s", "epoch", "recon_error",
+            "pll_train", "pll_valid", "fe_gap");
+    if (ais) {
+        fprintf(out, " %12s", "ais_ll_valid");
+    }
+    fprintf(out, " %10s %9s\n", "samples/s", "seconds");
     fflush(out);
 }
 
@@ -176,24 +203,38 @@ static void print_json_field(FILE *out, const char *key, double value)
     cli_write_json_number(out, value);
 }
 
+static void print_json_metrics(FILE *out, const epoch_metrics *metrics,
+                               bool ais)
+{
+    fprintf(out, "{\"epoch\": %u", metrics->epoch);
+    print_json_field(out, "recon_error", metrics->recon_error);
+    print_json_field(out, "pseudo_loglik_train", metrics->pll_train);
+    print_json_field(out, "pseudo_loglik_valid", metrics->pll_valid);
+    print_json_field(out, "free_energy_gap", metrics->free_energy_gap);
+    if (ais) {
+        print_json_field(out, "ais_log_z", metrics->ais_log_z);
+        print_json_field(out, "ais_loglik_valid",
+                         metrics->ais_loglik_valid);
+    }
+    print_json_field(out, "samples_per_sec", metrics->samples_per_sec);
+    print_json_field(out, "seconds", metrics->seconds);
+    fputs("}\n", out);
+}
+
 void monitor_print_metrics(FILE *out, const epoch_metrics *metrics,
-                           bool json)
+                           bool json, bool ais)
 {
     if (json) {
-        fprintf(out, "{\"epoch\": %u", metrics->epoch);
-        print_json_field(out, "recon_error", metrics->recon_error);
-        print_json_field(out, "pseudo_loglik_train", metrics->pll_train);
-        print_json_field(out, "pseudo_loglik_valid", metrics->pll_valid);
-        print_json_field(out, "free_energy_gap", metrics->free_energy_gap);
-        print_json_field(out, "samples_per_sec", metrics->samples_per_sec);
-        print_json_field(out, "seconds", metrics->seconds);
-        fputs("}\n", out);
+        print_json_metrics(out, metrics, ais);
     } else {
         fprintf(out, "%5u", metrics->epoch);
         print_cell(out, 12, 4, metrics->recon_error);
         print_cell(out, 12, 4, metrics->pll_train);
         print_cell(out, 12, 4, metrics->pll_valid);
         print_cell(out, 10, 4, metrics->free_energy_gap);
+        if (ais) {
+            print_cell(out, 12, 4, metrics->ais_loglik_valid);
+        }
         print_cell(out, 10, 0, metrics->samples_per_sec);
         print_cell(out, 9, 2, metrics->seconds);
         fputc('\n', out);

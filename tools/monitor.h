@@ -31,6 +31,9 @@ typedef struct epoch_metrics {
     double pll_train;
     double pll_valid;
     double free_energy_gap; /* mean F(validation) - mean F(training) */
+    double ais_log_z;        /* AIS estimate of log Z, or NaN */
+    double ais_loglik_valid; /* mean log-likelihood of the validation
+                                monitor rows from ais_log_z, or NaN */
     double samples_per_sec;
     double seconds;
 } epoch_metrics;
@@ -48,17 +51,29 @@ bool monitor_init(monitor *m, const float *train, size_t n_train,
 
 void monitor_free(monitor *m);
 
-/* Fills every field of metrics except epoch, samples_per_sec and seconds.
- * Prints the error and returns false if a library call fails. */
+/* Fills every field of metrics except epoch, samples_per_sec and seconds,
+ * with NaN for the AIS fields. Prints the error and returns false if a
+ * library call fails. */
 bool monitor_measure(monitor *m, const ebm_rbm *rbm,
                      epoch_metrics *metrics);
 
-/* Writes the column names of the table, for the table mode only. */
-void monitor_print_header(FILE *out);
+/*
+ * Estimates log Z by AIS with config (whose progress fields it sets) and
+ * fills ais_log_z and ais_loglik_valid, the mean log-likelihood of the
+ * binary validation monitor rows. Needs a validation set. Prints the
+ * error and returns false if a library call fails.
+ */
+bool monitor_measure_ais(monitor *m, const ebm_rbm *rbm,
+                         ebm_ais_config config, epoch_metrics *metrics);
+
+/* Writes the column names of the table, for the table mode only; `ais`
+ * adds the ais_ll_valid column. */
+void monitor_print_header(FILE *out, bool ais);
 
 /* Writes metrics as one table row or one JSON object, one line, and
- * flushes out so that the line reaches a terminal or pipe at once. */
+ * flushes out so that the line reaches a terminal or pipe at once. `ais`
+ * adds the AIS column, or the JSON keys ais_log_z and ais_loglik_valid. */
 void monitor_print_metrics(FILE *out, const epoch_metrics *metrics,
-                           bool json);
+                           bool json, bool ais);
 
 #endif /* EBM_MONITOR_H */

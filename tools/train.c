@@ -1,7 +1,6 @@
 /*
  * ebm train: trains an RBM on an IDX file and saves it as .npz.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -10,9 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "ebm.h"
@@ -40,15 +37,22 @@ enum {
     OPTION_ROWS,
     OPTION_MONITOR_ROWS,
     OPTION_INIT_STDDEV,
+    OPTION_AIS_EVERY,
+    OPTION_AIS_CHAINS,
+    OPTION_AIS_BETAS,
     OPTION_COUNT
 };
 
-/* Values of --binarize, in the order of BINARIZE_NAMES. */
-enum { BINARIZE_THRESHOLD, BINARIZE_STOCHASTIC, BINARIZE_NONE };
+/* Defaults of --ais-chains and --ais-betas: fewer inverse temperatures
+ * than ebm eval uses, so that an estimate for 784 x 500 units takes
+ * seconds rather than minutes. */
+#define DEFAULT_AIS_CHAINS 100
+#define DEFAULT_AIS_BETAS 1000
 
-static const char *const BINARIZE_NAMES[] = {
-    "threshold", "stochastic", "none"
-};
+/* Mixed into --seed to make the Philox key of the AIS runs, so that they
+ * draw other numbers than the trainer, which is keyed by --seed itself.
+ * The constant is 2^64 divided by the golden ratio. */
+#define AIS_SEED_MIX UINT64_C(0x9e3779b97f4a7c15)
 
 static const option_range POSITIVE = { 0.0, INFINITY, true, false };
 static const option_range NON_NEGATIVE = { 0.0, INFINITY, false, false };
@@ -65,10 +69,13 @@ typedef struct train_settings {
     bool threads_given;
     size_t threads;
     bool json;
-    size_t binarize;  /* index into BINARIZE_NAMES */
+    size_t binarize;  /* index into CLI_BINARIZE_NAMES */
     size_t max_rows;  /* --rows, or 0 for every row of the file */
     size_t monitor_rows;
     float init_stddev;
+    size_t ais_every;  /* --ais-every, or 0 for no AIS */
+    size_t ais_chains;
+    size_t ais_betas;
 } train_settings;
 
 /* State of one training run, also the user data of the epoch callback. */
@@ -141,11 +148,28 @@ static void print_help(void)
 "                      on which the progress columns are measured: the\n"
 "                      first N of each (default 1000)\n"
 "\n"
+"Log-likelihood (off by default):\n"
+"  --ais-every N       every N epochs and after the last, estimate log Z by\n"
+"                      annealed importance sampling (AIS) and print the\n"
+"                      mean log-likelihood of the validation monitor rows\n"
+"                      (column ais_ll_valid); needs a validation set\n"
+"  --ais-chains C      AIS runs, 1 to 16777216 (default 100)\n"
+"  --ais-betas N       inverse temperatures of each run, 2 to 4294967295\n"
+"                      (default 1000, a quick estimate that tends to put\n"
+"                      log Z too low and so the log-likelihood too high;\n"
+"                      'ebm eval' uses 14500). The runs draw from a key\n"
+"                      derived from --seed and start from independent\n"
+"                      units with the column means of the training rows\n"
+"\n"
 "Output:\n"
 "  --json              print each epoch as one JSON object per line on\n"
 "                      stdout, and every other message on stderr\n"
 "  --help              print this help and exit\n"
-"\n"
+"\n",
+        stdout);
+    /* Two strings, each within the 4095 characters that C11 compilers
+     * must support. */
+    fputs(
 "Progress columns, with the --json key where it differs:\n"
 "  epoch        0 is the initial model\n"
 "  recon_error  mean over the training monitor rows of the squared error\n"
@@ -158,6 +182,9 @@ static void print_help(void)
 "  fe_gap       mean free energy of the validation monitor rows minus that\n"
 "               of the training monitor rows (free_energy_gap); it grows\n"
 "               when the model overfits\n"
+"  ais_ll_valid with --ais-every, mean log-likelihood per row in nats of\n"
+"               the validation monitor rows from the AIS estimate of log Z\n"
+"               (ais_loglik_valid, with ais_log_z, the estimate itself)\n"
 "  samples/s    training rows per second of the epoch's updates\n"
 "               (samples_per_sec)\n"
 "  seconds      wall time since training started, monitoring included\n"
@@ -271,7 +298,8 @@ static int parse_data_options(const option_spec *specs, train_settings *s)
     }
     if (binarize->given
         && options_parse_choice("train", binarize->name, binarize->value,
-                                BINARIZE_NAMES, 3, &s->binarize) != 0) {
+                                CLI_BINARIZE_NAMES, CLI_BINARIZE_COUNT,
+                                &s->binarize) != 0) {
         return CLI_EXIT_USAGE;
     }
     if (seed->given
@@ -287,6 +315,33 @@ static int parse_data_options(const option_spec *specs, train_settings *s)
                              &s->threads) != 0
         || parse_float_option(&specs[OPTION_INIT_STDDEV], NON_NEGATIVE,
                               &s->init_stddev) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Parses --ais-every, --ais-chains and --ais-betas, after --valid-fraction:
+ * the log-likelihood is measured on the validation rows. */
+static int parse_ais_options(const option_spec *specs, train_settings *s)
+{
+    const option_spec *every = &specs[OPTION_AIS_EVERY];
+    const option_spec *chains = &specs[OPTION_AIS_CHAINS];
+    const option_spec *betas = &specs[OPTION_AIS_BETAS];
+
+    if (!every->given && (chains->given || betas->given)) {
+        fprintf(stderr, "ebm train: %s applies only with --ais-every N\n",
+                chains->given ? chains->name : betas->name);
+        return CLI_EXIT_USAGE;
+    }
+    if (every->given && s->valid_fraction == 0.0) {
+        fprintf(stderr, "ebm train: --ais-every measures the log-likelihood "
+                "of the validation rows, so it needs --valid-fraction above "
+                "0\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (parse_size_option(every, 1, UINT_MAX, &s->ais_every) != 0
+        || parse_size_option(chains, 1, EBM_MAX_UNITS, &s->ais_chains) != 0
+        || parse_size_option(betas, 2, UINT32_MAX, &s->ais_betas) != 0) {
         return CLI_EXIT_USAGE;
     }
     return 0;
@@ -314,6 +369,9 @@ static int parse_settings(int argc, char **argv, train_settings *s)
         [OPTION_ROWS] = { "--rows", true, false, NULL },
         [OPTION_MONITOR_ROWS] = { "--monitor-rows", true, false, NULL },
         [OPTION_INIT_STDDEV] = { "--init-stddev", true, false, NULL },
+        [OPTION_AIS_EVERY] = { "--ais-every", true, false, NULL },
+        [OPTION_AIS_CHAINS] = { "--ais-chains", true, false, NULL },
+        [OPTION_AIS_BETAS] = { "--ais-betas", true, false, NULL },
     };
 
     memset(s, 0, sizeof *s);
@@ -322,54 +380,19 @@ static int parse_settings(int argc, char **argv, train_settings *s)
     s->binarize = BINARIZE_THRESHOLD;
     s->monitor_rows = 1000;
     s->init_stddev = 0.01f;
+    s->ais_chains = DEFAULT_AIS_CHAINS;
+    s->ais_betas = DEFAULT_AIS_BETAS;
     if (options_parse("train", argc, argv, specs, OPTION_COUNT) != 0
         || parse_required(specs, s) != 0
         || parse_method(specs, &s->config) != 0
         || parse_optimizer(specs, &s->config) != 0
-        || parse_data_options(specs, s) != 0) {
+        || parse_data_options(specs, s) != 0
+        || parse_ais_options(specs, s) != 0) {
         return CLI_EXIT_USAGE;
     }
     s->json = specs[OPTION_JSON].given;
     s->threads_given = specs[OPTION_THREADS].given;
     return 0;
-}
-
-/*
- * Checks before training that the model can be saved at the end: the
- * directory of path must be writable, because ebm_rbm_save writes a
- * temporary file there, and path must not be a directory.
- */
-static int check_output_path(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    size_t length = slash == NULL ? 1 : (size_t)(slash - path);
-    char *directory = malloc(length + 2);
-    struct stat info;
-    int result = CLI_EXIT_OK;
-
-    if (directory == NULL) {
-        fprintf(stderr, "ebm train: out of memory\n");
-        return CLI_EXIT_FAILURE;
-    }
-    if (slash == NULL) {
-        strcpy(directory, ".");
-    } else {
-        /* "/model.npz" is in "/", "out/model.npz" in "out". */
-        length = length == 0 ? 1 : length;
-        memcpy(directory, path, length);
-        directory[length] = '\0';
-    }
-    if (access(directory, W_OK | X_OK) != 0) {
-        fprintf(stderr, "ebm train: cannot write model '%s': directory "
-                "'%s': %s\n", path, directory, strerror(errno));
-        result = CLI_EXIT_FAILURE;
-    } else if (stat(path, &info) == 0 && S_ISDIR(info.st_mode)) {
-        fprintf(stderr, "ebm train: cannot write model '%s': it is a "
-                "directory\n", path);
-        result = CLI_EXIT_FAILURE;
-    }
-    free(directory);
-    return result;
 }
 
 /* Rejects data of one column, such as the MNIST labels, which would train
@@ -388,38 +411,13 @@ static int check_columns(const char *path, const ebm_data *data)
 /* Loads the file, keeps the first --rows rows and binarizes them. */
 static int load_data(const train_settings *s, ebm_data *data)
 {
-    ebm_status status = ebm_data_load_idx(s->data_path, data);
+    int result = cli_load_data("train", s->data_path, s->max_rows,
+                               s->binarize, s->config.seed, data);
 
-    if (status != EBM_OK) {
-        cli_print_library_error("train", status, "cannot read '%s'",
-                                s->data_path);
-        return CLI_EXIT_FAILURE;
+    if (result != CLI_EXIT_OK) {
+        return result;
     }
-    if (check_columns(s->data_path, data) != CLI_EXIT_OK) {
-        return CLI_EXIT_FAILURE;
-    }
-    if (s->max_rows > data->rows) {
-        fprintf(stderr, "ebm train: --rows %zu exceeds the %zu rows of "
-                "'%s'\n", s->max_rows, data->rows, s->data_path);
-        return CLI_EXIT_USAGE;
-    }
-    if (s->max_rows > 0) {
-        /* ebm_data_free releases all the values whatever the row count. */
-        data->rows = s->max_rows;
-    }
-    if (s->binarize == BINARIZE_NONE) {
-        return CLI_EXIT_OK;
-    }
-    status = ebm_data_binarize(data, s->binarize == BINARIZE_STOCHASTIC
-                                         ? EBM_BINARIZE_STOCHASTIC
-                                         : EBM_BINARIZE_THRESHOLD,
-                               s->config.seed);
-    if (status != EBM_OK) {
-        cli_print_library_error("train", status, "cannot binarize '%s'",
-                                s->data_path);
-        return CLI_EXIT_FAILURE;
-    }
-    return CLI_EXIT_OK;
+    return check_columns(s->data_path, data);
 }
 
 /*
@@ -534,44 +532,68 @@ static void print_settings(const training_run *run)
             "valid_rows=%zu visible=%zu hidden=%zu binarize=%s "
             "method=%s-%u", s->data_path, run->n_train + run->n_valid,
             run->n_train, run->n_valid, run->cols, s->hidden,
-            BINARIZE_NAMES[s->binarize],
+            CLI_BINARIZE_NAMES[s->binarize],
             c->method == EBM_PCD ? "PCD" : "CD", c->gibbs_steps);
     if (c->method == EBM_PCD) {
         fprintf(out, " chains=%zu", c->chains > 0 ? c->chains : batch);
     }
     fprintf(out, " batch=%zu lr=%g momentum=%g weight_decay=%g "
             "init_stddev=%g epochs=%u monitor_rows=%zu seed=%" PRIu64
-            " threads=%d libebm=%s blas='%s' out='%s'\n", batch,
+            " threads=%d libebm=%s blas='%s' out='%s'", batch,
             (double)c->learning_rate, (double)c->momentum,
             (double)c->weight_decay, (double)s->init_stddev, s->epochs,
             run->monitor.n_train, c->seed, ebm_get_threads(),
             ebm_version(), ebm_blas_info(), s->out_path);
+    if (s->ais_every > 0) {
+        fprintf(out, " ais_every=%zu ais_chains=%zu ais_betas=%zu",
+                s->ais_every, s->ais_chains, s->ais_betas);
+    }
+    fputc('\n', out);
     fflush(out);
-}
-
-static double seconds_since(const struct timespec *start)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec)
-           + 1e-9 * (double)(now.tv_nsec - start->tv_nsec);
 }
 
 /* Measures the model and prints one progress line. Returns false after
  * printing the error if a measure fails. */
+/* Returns whether --ais-every asks for an AIS estimate after epoch. */
+static bool wants_ais(const train_settings *s, unsigned epoch)
+{
+    if (s->ais_every == 0 || epoch == 0) {
+        return false;
+    }
+    return epoch % s->ais_every == 0 || epoch == s->epochs;
+}
+
+static bool measure_ais(training_run *run, const ebm_rbm *rbm,
+                        epoch_metrics *metrics)
+{
+    const train_settings *s = run->settings;
+    ebm_ais_config config;
+
+    ebm_ais_config_init(&config);
+    config.chains = s->ais_chains;
+    config.betas = s->ais_betas;
+    config.seed = s->config.seed ^ AIS_SEED_MIX;
+    config.base_data = run->train;
+    config.base_rows = run->n_train;
+    return monitor_measure_ais(&run->monitor, rbm, config, metrics);
+}
+
 static bool print_progress(training_run *run, const ebm_rbm *rbm,
                            unsigned epoch, double samples_per_sec)
 {
+    const train_settings *s = run->settings;
     epoch_metrics metrics;
 
     if (!monitor_measure(&run->monitor, rbm, &metrics)) {
         return false;
     }
+    if (wants_ais(s, epoch) && !measure_ais(run, rbm, &metrics)) {
+        return false;
+    }
     metrics.epoch = epoch;
     metrics.samples_per_sec = samples_per_sec;
-    metrics.seconds = seconds_since(&run->start);
-    monitor_print_metrics(stdout, &metrics, run->settings->json);
+    metrics.seconds = cli_seconds_since(&run->start);
+    monitor_print_metrics(stdout, &metrics, s->json, s->ais_every > 0);
     run->last_epoch = epoch;
     return true;
 }
@@ -616,7 +638,7 @@ static int fit_and_save(training_run *run)
 
     clock_gettime(CLOCK_MONOTONIC, &run->start);
     if (!s->json) {
-        monitor_print_header(stdout);
+        monitor_print_header(stdout, s->ais_every > 0);
     }
     if (!print_progress(run, run->rbm, 0, NAN)) {
         return CLI_EXIT_FAILURE;
@@ -688,18 +710,10 @@ static int train_on_data(const train_settings *s, const ebm_data *data)
 
 static int apply_threads(const train_settings *s)
 {
-    ebm_status status = EBM_OK;
-
     if (!s->threads_given) {
         return CLI_EXIT_OK;
     }
-    status = ebm_set_threads((int)s->threads);
-    if (status != EBM_OK) {
-        cli_print_library_error("train", status, "cannot use --threads %zu",
-                                s->threads);
-        return CLI_EXIT_FAILURE;
-    }
-    return CLI_EXIT_OK;
+    return cli_set_threads("train", s->threads);
 }
 
 int cli_train(int argc, char **argv)
@@ -714,7 +728,8 @@ int cli_train(int argc, char **argv)
     }
     result = parse_settings(argc, argv, &settings);
     if (result == CLI_EXIT_OK) {
-        result = check_output_path(settings.out_path);
+        result = cli_check_output_path("train", "model",
+                                       settings.out_path);
     }
     if (result == CLI_EXIT_OK) {
         result = apply_threads(&settings);
