@@ -582,10 +582,11 @@ EBM_API ebm_status ebm_rbm_fit(ebm_rbm *rbm, const ebm_train_config *config,
  * b.h / T + sum_i softplus((a_i + W[i, :].h) / T); enumerating v, the same
  * with the layers exchanged.
  *
- * Cost: about 2^min(D, K) * max(D, K) * 2 floating-point operations for the
- * products plus as many softplus evaluations: for min(D, K) = 25 and
- * max(D, K) = 784 about 50 GFLOP, under a second on 2 cores; each further
- * unit doubles it. min(D, K) above EBM_EXACT_MAX_UNITS is rejected.
+ * Cost: 2^min(D, K) * max(D, K) exponentials (the sum over the other
+ * layer) plus products of the same order: for min(D, K) = 25 and
+ * max(D, K) = 784, 2.6e10 of them, about 25 s on the 2 cores of the
+ * development machine (docs/likelihood.md); each further unit doubles it.
+ * min(D, K) above EBM_EXACT_MAX_UNITS is rejected.
  * Relative accuracy: float products and softplus (a few ulp per term),
  * double sums; see docs/likelihood.md.
  *
@@ -755,10 +756,14 @@ EBM_API ebm_status ebm_rng_fill_bernoulli(ebm_rng *rng, float p, float *out,
 /*
  * Writes `count` images of height x width values each (image j starts at
  * images + j * height * width, row-major) as one 8-bit grayscale PNG, a grid
- * `columns` images wide with a 1-pixel dark border around each. Each image
- * gets its own contrast: its minimum maps to black and its maximum to white
- * (a constant image is mid-gray), so that probabilities and filters of any
- * scale show. NaN or infinite values are rejected.
+ * `columns` images wide (lowered to count if larger), with 1-pixel borders
+ * of gray level 64 shared between neighbours: the picture is
+ * columns (width + 1) + 1 pixels wide and rows (height + 1) + 1 high. Each
+ * image gets its own contrast: its minimum maps to black and its maximum to
+ * white (a constant image is gray level 128), so that probabilities and
+ * filters of any scale show. NaN or infinite values are rejected. The file
+ * is written to a temporary file and renamed over path, with mode 0666
+ * minus the umask.
  * Errors: EBM_ERR_NULL, EBM_ERR_SIZE (a zero size), EBM_ERR_OVERFLOW,
  * EBM_ERR_LIMIT (an image over 2^15 pixels on a side, or a picture over
  * 2^28 pixels), EBM_ERR_NONFINITE, EBM_ERR_IO, EBM_ERR_NOMEM.

@@ -34,12 +34,12 @@
 #define TEMP_ATTEMPTS 100
 
 /*
- * Where the pixels of `count` images of height x width values are: pixel
- * p (row-major within the image) of image j is
+ * Memory layout of `count` images of height x width values. Pixel p
+ * (row-major within the image) of image j is at
  * values[j * image_stride + p * pixel_stride]. The images of
  * ebm_png_write_grid are contiguous (image_stride = height * width,
- * pixel_stride = 1); filter k of a D x K weight matrix has image_stride 1
- * and pixel_stride K.
+ * pixel_stride = 1), and filter k of a D x K weight matrix has
+ * image_stride 1 and pixel_stride K.
  */
 typedef struct png_images {
     const float *values;
@@ -146,7 +146,8 @@ static ebm_status check_images_finite(const char *path,
 /* ------------------------------------------------------------------------ */
 
 /* The affine map of one image's values to gray levels: level =
- * (value - offset) * scale, rounded; scale 0 makes the image mid-gray. */
+ * (value - offset) * scale, rounded. A scale of 0 makes the image
+ * mid-gray. */
 typedef struct gray_map {
     double offset;
     double scale;
@@ -208,7 +209,7 @@ static void fill_image_row(png_byte *line, const png_images *images,
 /* libpng                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Stores libpng's message and returns to the setjmp in encode_png. */
+/* Stores libpng's message and returns to the setjmp in encode_rows. */
 static void on_png_error(png_structp png, png_const_charp message)
 {
     png_context *context = png_get_error_ptr(png);

@@ -10,7 +10,7 @@
 set -eu
 
 packages="gcc pkg-config meson ninja-build libopenblas-dev liblapacke-dev
-check zlib1g-dev python3 python3-numpy"
+check zlib1g-dev libpng-dev python3 python3-numpy"
 
 if [ "${1:-}" = "--with-peers" ]; then
     packages="$packages python3-sklearn python3-torch dataset-fashion-mnist"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests of the ebm command: usage errors (exit 2), runtime failures
-# (exit 1), and short training runs on the first 300 MNIST rows.
+# (exit 1), short training runs on the first 300 MNIST rows, and eval,
+# sample and filters on the models they save.
 #
 # Usage: test_cli.sh PATH_TO_EBM. EBM_DATA_DIR must contain
 # mnist-10k/images-idx3-ubyte.gz, and may contain
@@ -76,6 +77,13 @@ expect_success "Usage: ebm train" train --help
 expect_success "--weight-decay W" train --data x --help
 expect_success "Usage: ebm info" info --help
 expect_success "ebm 0." --version
+expect_success "Usage: ebm eval" eval --help
+expect_success "exact when the smaller layer has at" eval --help
+expect_success "Usage: ebm sample" sample --help
+expect_success "--clamp SIDE:R" sample --help
+expect_success "Usage: ebm filters" filters --help
+expect_success "--ais-every N" train --help
+expect_success "ais_ll_valid" train --help
 
 # --- usage errors: exit status 2 ------------------------------------------
 
@@ -200,6 +208,78 @@ expect_exit 2 "leaves no training rows" \
     train "${base[@]}" --rows 1 --valid-fraction 0.5
 expect_exit 2 "missing required option --model" info
 expect_exit 2 "unknown option '--frobnicate'" info --model x --frobnicate
+
+# Usage errors of --ais-every, eval, sample and filters that are found
+# before any file is read.
+expect_exit 2 "--ais-chains applies only with --ais-every N" \
+    train "${base[@]}" --ais-chains 10
+expect_exit 2 "--ais-betas applies only with --ais-every N" \
+    train "${base[@]}" --ais-betas 10
+expect_exit 2 "it needs --valid-fraction above 0" \
+    train "${base[@]}" --ais-every 1 --valid-fraction 0
+expect_exit 2 "invalid value '0' for --ais-every" \
+    train "${base[@]}" --ais-every 0
+expect_exit 2 "invalid value '1' for --ais-betas: expected an integer from 2" \
+    train "${base[@]}" --ais-every 1 --ais-betas 1
+
+model=$tmp/a.npz
+eval_base=(eval --model "$model" --data "$data")
+expect_exit 2 "missing required option --model" eval --data "$data"
+expect_exit 2 "missing required option --data" eval --model "$model"
+expect_exit 2 "unknown option '--frobnicate'" "${eval_base[@]}" --frobnicate
+expect_exit 2 "option --reverse takes no value" "${eval_base[@]}" --reverse=1
+while IFS='|' read -r option value text; do
+    expect_exit 2 "$text" "${eval_base[@]}" "$option" "$value"
+done <<'CASES'
+--method|fast|expected auto, exact or ais
+--ais-chains|0|invalid value '0' for --ais-chains
+--ais-chains|16777217|expected an integer from 1 to 16777216
+--ais-betas|1|invalid value '1' for --ais-betas
+--ais-base|zero|expected uniform or data
+--rows|0|invalid value '0' for --rows
+--binarize|maybe|expected threshold, stochastic or none
+--seed|-1|invalid value '-1' for --seed
+--threads|1025|expected an integer from 0 to 1024
+CASES
+expect_exit 2 "--ais-chains applies only to AIS" \
+    "${eval_base[@]}" --method exact --ais-chains 10
+expect_exit 2 "--ais-base applies only to AIS" \
+    "${eval_base[@]}" --method exact --ais-base uniform
+
+sample_base=(sample --model "$model" --count 4 --steps 1 --out "$tmp/s.png")
+expect_exit 2 "missing required option --count" \
+    sample --model "$model" --steps 1 --out "$tmp/s.png"
+expect_exit 2 "missing required option --steps" \
+    sample --model "$model" --count 4 --out "$tmp/s.png"
+expect_exit 2 "missing required option --out" \
+    sample --model "$model" --count 4 --steps 1
+while IFS='|' read -r option value text; do
+    expect_exit 2 "$text" "${sample_base[@]}" "$option" "$value"
+done <<'CASES'
+--temperature|0|expected a decimal number > 0
+--temperature|nan|invalid value 'nan' for --temperature
+--init|zeros|expected random or data
+--init|data|--init data needs --data FILE
+--clamp|middle:3|invalid value 'middle:3' for --clamp
+--clamp|top|invalid value 'top' for --clamp
+--clamp|top:0|invalid value '0' for --clamp
+--clamp|top:x|invalid value 'x' for --clamp
+--columns|0|invalid value '0' for --columns
+--seed|0x1|invalid value '0x1' for --seed
+CASES
+expect_exit 2 "invalid value '0' for --count" \
+    sample --model "$model" --count 0 --steps 1 --out "$tmp/s.png"
+expect_exit 2 "invalid value '0' for --steps" \
+    sample --model "$model" --count 4 --steps 0 --out "$tmp/s.png"
+expect_exit 2 "--data applies only to --init data" \
+    "${sample_base[@]}" --init random --data "$data"
+expect_exit 2 "--binarize applies only to --init data" \
+    "${sample_base[@]}" --binarize none
+expect_exit 2 "missing required option --out" filters --model "$model"
+expect_exit 2 "invalid value '0' for --count" \
+    filters --model "$model" --out "$tmp/f.png" --count 0
+expect_exit 2 "invalid value '0' for --columns" \
+    filters --model "$model" --out "$tmp/f.png" --columns 0
 
 # --- runtime failures: exit status 1 --------------------------------------
 
@@ -346,6 +426,274 @@ expect_success "threads=2 libebm=$version blas='" "${train[@]}" --threads 2 \
     --out "$tmp/h.npz"
 grep -qE "^settings: .* blas='OpenBLAS [0-9.]+ [A-Za-z0-9_]+' out=" \
     "$tmp/stdout" || fail "settings line: no BLAS: $(head -n 1 "$tmp/stdout")"
+
+# --- eval, sample and filters ---------------------------------------------
+
+# $model ($tmp/a.npz) has 784 visible and 16 hidden units.
+few=(--data "$data" --rows 300)
+
+# png.py: decodes 8-bit grayscale PNG files (every filter type) and
+# compares the clamped pixels of samples with the binarized data.
+cat >"$tmp/png.py" <<'PYTHON'
+import gzip, struct, sys, zlib
+
+def read_png(path):
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "no PNG signature"
+    pos, idat = 8, b""
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, color, _, _, interlace = \
+                struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    assert (depth, color, interlace) == (8, 0, 0), "not 8-bit gray"
+    raw = zlib.decompress(idat)
+    rows, previous = [], bytearray(width)
+    for y in range(height):
+        start = y * (width + 1)
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + width])
+        for x in range(width):
+            a = line[x - 1] if x else 0
+            b = previous[x]
+            c = previous[x - 1] if x else 0
+            if kind == 1:
+                predicted = a
+            elif kind == 2:
+                predicted = b
+            elif kind == 3:
+                predicted = (a + b) // 2
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                predicted = a if pa <= pb and pa <= pc else \
+                    b if pb <= pc else c
+            else:
+                predicted = 0
+            line[x] = (line[x] + predicted) & 255
+        rows.append(line)
+        previous = line
+    return width, height, rows
+
+def check_clamp(png, idx, count, columns, side, size):
+    """The clamped pixels of sample j equal row j of the data, binarized
+    at 0.5: bytes of 128 and more are 1, shown white (255), others black
+    (0), unless the whole sample is constant (gray 128)."""
+    _, _, rows = read_png(png)
+    data = gzip.open(idx).read()[16:]
+    for j in range(count):
+        left = 1 + (j % columns) * 29
+        top = 1 + (j // columns) * 29
+        image = [rows[top + y][left + x] for y in range(28)
+                 for x in range(28)]
+        constant = all(v == 128 for v in image)
+        for i in range(784):
+            y, x = divmod(i, 28)
+            clamped = {"top": y < size, "bottom": y >= 28 - size,
+                       "left": x < size, "right": x >= 28 - size}[side]
+            if not clamped:
+                continue
+            bit = data[j * 784 + i] >= 128
+            if constant:
+                assert all(data[j * 784 + k] >= 128 for k in range(784)) \
+                    == bit
+            else:
+                assert image[i] == (255 if bit else 0), \
+                    "sample %d pixel %d is %d" % (j, i, image[i])
+
+if sys.argv[1] == "size":
+    width, height, _ = read_png(sys.argv[2])
+    print("%dx%d" % (width, height))
+else:
+    check_clamp(sys.argv[2], sys.argv[3], int(sys.argv[4]),
+                int(sys.argv[5]), sys.argv[6], int(sys.argv[7]))
+PYTHON
+
+# check_png FILE [WxH]: FILE must start with the PNG signature and, if
+# Python is there, decode to a picture of W x H pixels.
+check_png() {
+    checks=$((checks + 1))
+    if [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" \
+        != "89504e470d0a1a0a" ]; then
+        fail "$1 does not start with the PNG signature"
+        return
+    fi
+    if [ $# -ge 2 ] && [ -x "$python" ]; then
+        local size
+        size=$("$python" "$tmp/png.py" size "$1") \
+            || fail "$1 cannot be decoded"
+        [ "$size" = "$2" ] || fail "$1 is $size pixels, expected $2"
+    fi
+}
+
+# check_eval_json KIND: the JSON object in $tmp/stdout must have finite
+# numbers, method KIND and log_z within its bounds.
+check_eval_json() {
+    checks=$((checks + 1))
+    [ -x "$python" ] || return
+    "$python" -c '
+import json, math, sys
+r = json.load(open(sys.argv[1]))
+assert r["method"] == sys.argv[2], r["method"]
+for key in ["log_z", "log_z_high", "mean_loglik", "pseudo_loglik",
+            "recon_error", "seconds"]:
+    assert isinstance(r[key], float) and math.isfinite(r[key]), key
+low = r["log_z_low"]
+assert low is None or low <= r["log_z"] <= r["log_z_high"], r
+assert r["mean_loglik"] < 0, r
+assert r["pseudo_loglik"] < 0, r
+assert r["recon_error"] >= 0, r
+if sys.argv[2] == "exact":
+    assert low == r["log_z"] == r["log_z_high"], r
+    assert "ais_chains" not in r, r
+else:
+    assert r["ais_chains"] == 20, r
+    assert r["ais_betas"] == 200, r
+' "$tmp/stdout" "$1" || fail "ebm eval --json: $(cat "$tmp/stdout")"
+}
+
+# json_value KEY: prints the number KEY of the JSON object in $tmp/stdout.
+json_value() {
+    sed -n "s/.*\"$1\": \([^,}]*\).*/\1/p" "$tmp/stdout"
+}
+
+expect_success '"method": "exact"' \
+    eval --model "$model" "${few[@]}" --method exact --json
+check_eval_json exact
+exact_log_z=$(json_value log_z)
+expect_success '"method": "exact"' eval --model "$model" "${few[@]}" --json
+expect_success '"method": "ais"' eval --model "$model" "${few[@]}" \
+    --method ais --ais-betas 200 --ais-chains 20 --json
+check_eval_json ais
+ais_log_z=$(json_value log_z)
+# The AIS estimate is within 1 nat of the exact value for this small model.
+checks=$((checks + 1))
+awk -v a="$ais_log_z" -v e="$exact_log_z" \
+    'BEGIN { d = a - e; exit !(d < 1 && d > -1) }' \
+    || fail "AIS log Z $ais_log_z is far from the exact $exact_log_z"
+checks=$((checks + 1))
+[ -s "$tmp/stderr" ] && fail "ebm eval wrote to stderr, which is not a \
+terminal: $(cat -A "$tmp/stderr")"
+expect_success '"reverse_log_z": ' eval --model "$model" "${few[@]}" \
+    --method ais --ais-betas 200 --ais-chains 20 --reverse --ais-base uniform \
+    --seed 3 --json
+expect_success "mean_loglik " eval --model "$model" "${few[@]}" --reverse \
+    --ais-betas 200 --ais-chains 20 --method exact
+grep -q "^method  *exact, 2^16 states of the hidden layer" "$tmp/stdout" \
+    || fail "ebm eval table: $(cat "$tmp/stdout")"
+grep -q "^reverse_log_z  *[0-9]" "$tmp/stdout" \
+    || fail "ebm eval --reverse table: $(cat "$tmp/stdout")"
+
+# A model whose visible size differs from the data, one too large to
+# enumerate, and data that are not binary.
+printf '\0\0\10\2\0\0\0\3\0\0\0\5%015d' 0 >"$tmp/five.idx"
+expect_exit 1 "model '$model' has 784 visible units, but the rows of" \
+    eval --model "$model" --data "$tmp/five.idx"
+expect_exit 1 "cannot read model '$tmp/missing.npz'" \
+    eval --model "$tmp/missing.npz" --data "$data"
+expect_exit 2 "--rows 10001 exceeds the 10000 rows" \
+    eval --model "$model" --data "$data" --rows 10001
+run train --data "$data" --rows 100 --hidden 40 --epochs 1 --out "$tmp/h40.npz"
+expect_exit 1 "above the limit of 2^32; use --method ais" \
+    eval --model "$tmp/h40.npz" "${few[@]}" --method exact
+expect_exit 1 "use --binarize threshold or stochastic" \
+    eval --model "$model" "${few[@]}" --binarize none
+
+expect_success "wrote 9 samples after 5 Gibbs steps" \
+    sample --model "$model" --count 9 --steps 5 --out "$tmp/s.png"
+check_png "$tmp/s.png" 88x88
+expect_success "wrote 6 probability images" \
+    sample --model "$model" --count 6 --steps 5 --probabilities \
+    --temperature 2 --columns 2 --seed 9 --out "$tmp/p.png"
+check_png "$tmp/p.png" 59x88
+for clamp in top:14 bottom:10 left:5 right:20; do
+    expect_success "wrote 8 samples" sample --model "$model" --count 8 \
+        --steps 3 --init data --data "$data" --clamp "$clamp" \
+        --out "$tmp/c.png"
+    check_png "$tmp/c.png" 88x88
+    if [ -x "$python" ]; then
+        checks=$((checks + 1))
+        "$python" "$tmp/png.py" clamp "$tmp/c.png" "$data" 8 3 \
+            "${clamp%:*}" "${clamp#*:}" \
+            || fail "--clamp $clamp changed clamped pixels"
+    fi
+done
+expect_success "wrote 4 samples" sample --model "$model" --count 4 \
+    --steps 2 --data "$data" --binarize stochastic --image 16x49 \
+    --out "$tmp/d.png"
+check_png "$tmp/d.png" 35x101
+expect_exit 2 "invalid value 'top:28' for --clamp: an image has 28 pixel" \
+    "${sample_base[@]}" --clamp top:28
+expect_exit 2 "--image 27x28 has 756 pixels, but the model has 784" \
+    "${sample_base[@]}" --image 27x28
+expect_exit 2 "invalid value '28' for --image: expected WIDTHxHEIGHT" \
+    "${sample_base[@]}" --image 28
+expect_exit 2 "--count 10001 exceeds the 10000 rows of '$data'" \
+    sample --model "$model" --count 10001 --steps 1 --data "$data" \
+    --out "$tmp/s.png"
+expect_exit 2 "do not fit in one picture" \
+    sample --model "$model" --count 400000 --steps 1 --out "$tmp/s.png"
+expect_exit 1 "model '$model' has 784 visible units, but the rows of" \
+    sample --model "$model" --count 2 --steps 1 --data "$tmp/five.idx" \
+    --out "$tmp/s.png"
+expect_exit 1 "cannot write picture '$tmp/no-such-dir/s.png'" \
+    sample --model "$model" --count 2 --steps 1 \
+    --out "$tmp/no-such-dir/s.png"
+
+expect_success "wrote the filters of 16 of 16 hidden units" \
+    filters --model "$model" --out "$tmp/f.png"
+check_png "$tmp/f.png" 117x117
+expect_success "wrote the filters of 5 of 16 hidden units" \
+    filters --model "$model" --out "$tmp/f5.png" --count 5 --columns 5 \
+    --image 56x14
+check_png "$tmp/f5.png" 286x16
+expect_exit 2 "invalid value '17' for --count: model '$model' has 16 hidden" \
+    filters --model "$model" --out "$tmp/f.png" --count 17
+expect_exit 2 "--image 10x10 has 100 pixels, but the model has 784 visible" \
+    filters --model "$model" --out "$tmp/f.png" --image 10x10
+run train --data "$tmp/five.idx" --hidden 2 --epochs 1 --valid-fraction 0 \
+    --out "$tmp/d5.npz"
+expect_exit 2 "the model's 5 visible units do not make a square image" \
+    filters --model "$tmp/d5.npz" --out "$tmp/f.png"
+expect_success "images of 5 x 1 pixels, 2 per row" \
+    filters --model "$tmp/d5.npz" --out "$tmp/f.png" --image 5x1
+check_png "$tmp/f.png" 13x3
+expect_exit 1 "cannot write picture '$tmp/no-such-dir/f.png'" \
+    filters --model "$model" --out "$tmp/no-such-dir/f.png"
+for path in "$tmp/no-such-dir/s.png" "$tmp/no-such-dir/f.png"; do
+    checks=$((checks + 1))
+    [ -e "$path" ] && fail "a failed run created '$path'"
+done
+
+# --ais-every adds a column to the table and two keys to each JSON line.
+checks=$((checks + 1))
+run "${train[@]}" --seed 7 --ais-every 1 --ais-chains 20 --ais-betas 100 \
+    --json --out "$tmp/i.npz"
+if [ "$status" -ne 0 ]; then
+    fail "--ais-every: exit status $status: $(cat "$tmp/stderr")"
+elif [ -x "$python" ]; then
+    "$python" -c '
+import json, math, sys
+lines = [json.loads(line) for line in open(sys.argv[1])]
+assert len(lines) == 3, lines
+assert list(lines[0])[5:7] == ["ais_log_z", "ais_loglik_valid"], lines[0]
+assert lines[0]["ais_loglik_valid"] is None, lines[0]
+for line in lines[1:]:
+    assert math.isfinite(line["ais_log_z"]), line
+    assert line["ais_loglik_valid"] < 0, line
+' "$tmp/stdout" || fail "--ais-every --json: $(cat "$tmp/stdout")"
+fi
+expect_success "ais_ll_valid" "${train[@]}" --ais-every 2 --ais-betas 50 \
+    --out "$tmp/j.npz"
+grep -qE '^    1 +[0-9.]+ +-[0-9.]+ +-[0-9.]+ +-?[0-9.]+ +- ' "$tmp/stdout" \
+    || fail "--ais-every 2: epoch 1 has an AIS value: $(cat "$tmp/stdout")"
+grep -qE '^    2 +[0-9.]+ +-[0-9.]+ +-[0-9.]+ +-?[0-9.]+ +-[0-9.]+ ' \
+    "$tmp/stdout" || fail "--ais-every 2: no value at epoch 2"
+grep -q "ais_every=2 ais_chains=100 ais_betas=50" "$tmp/stdout" \
+    || fail "--ais-every: settings line: $(head -n 1 "$tmp/stdout")"
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures of $checks checks failed" >&2

@@ -578,7 +578,7 @@ static const struct ais_spec {
 /* Chains of the bracket tests: enough for the mean of the weights to be
  * near normal, so that the 3-se interval covers with about its nominal
  * 99.7%. */
-#define BRACKET_CHAINS 500
+#define BRACKET_CHAINS 200
 
 static void make_ais_model(test_model *model, const struct ais_spec *spec)
 {
@@ -667,51 +667,82 @@ END_TEST
 
 /*
  * With few inverse temperatures the weights are far from constant and the
- * estimate falls below log Z (the log of an unbiased mean); the error
- * shrinks as the temperatures grow. Averaged over 4 models (D = 10, K = 6,
+ * estimate is biased low. The log of a mean weight is biased by only about
+ * -se^2 / 2, too little to see here, but each single log weight
+ * underestimates log(Z / Z_A) by the KL divergence between the forward and
+ * backward processes, so the mean log weight shows the bias plainly. The
+ * error shrinks as the temperatures grow. Over 4 models (D = 10, K = 6,
  * parameters uniform in [-1.5, 1.5)) with 100 chains each:
  *
- *   - the mean signed error at 100 temperatures is negative,
- *   - the mean absolute error at 10,000 is below that at 100,
- *   - and below 0.05 nats.
+ *   - at 100 temperatures the mean log weight is below log(Z / Z_A) by
+ *     more than 5 standard errors of that mean (400 weights),
+ *   - the mean absolute error of log_z at 10,000 temperatures is below the
+ *     one at 100,
+ *   - and below 0.02 nats.
  *
- * The margins are wide (see the printed errors); a correct library fails
- * them with probability well below 1e-3.
+ * The errors at 100 temperatures are about 0.07 (one standard error), at
+ * 10,000 about 0.006. The second check fails only if four half-normal
+ * errors of scale 0.07 sum below 0.02 or so, probability about 1e-4; the
+ * third is more than 5 standard errors away, and so is the first.
  */
 START_TEST(ais_error_shrinks_with_betas)
 {
     static const size_t betas[] = {100, 1000, 10000};
-    enum { n_betas = 3, n_models = 4 };
+    enum { n_betas = 3, n_models = 4, chains = 100 };
     double mean_abs_error[n_betas] = {0.0, 0.0, 0.0};
-    double mean_error[n_betas] = {0.0, 0.0, 0.0};
+    double weight_error_sum = 0.0;
+    double weight_error_squares = 0.0;
+    double weights[chains];
     for (size_t m = 0; m < n_models; m++) {
         test_model model;
         test_model_random(&model, 10, 6, 1.5f, 23001 + m);
         double exact = ref_log_partition(&model.ref, 1.0);
         for (size_t j = 0; j < n_betas; j++) {
-            ebm_ais_config config = ais_config(100, betas[j], 51 + m);
+            ebm_ais_config config = ais_config(chains, betas[j], 51 + m);
+            config.log_weights = weights;
             ebm_ais_result result = run_ais(&model, &config);
             double error = result.log_z - exact;
-            printf("    %5zu temperatures: error %+.5f (se %.3g)\n", betas[j],
-                   error, result.std_error);
-            mean_error[j] += error / n_models;
+            double mean_weight_error = 0.0;
+            for (size_t c = 0; c < chains; c++) {
+                double weight_error =
+                    weights[c] + result.log_z_base - exact;
+                mean_weight_error += weight_error / chains;
+                if (j == 0) {
+                    weight_error_sum += weight_error;
+                    weight_error_squares += weight_error * weight_error;
+                }
+            }
+            printf("    %5zu temperatures: error %+.5f (se %.3g), mean log "
+                   "weight error %+.5f\n",
+                   betas[j], error, result.std_error, mean_weight_error);
             mean_abs_error[j] += fabs(error) / n_models;
         }
         test_model_free(&model);
     }
     for (size_t j = 0; j < n_betas; j++) {
-        printf("  %5zu temperatures: mean error %+.5f, mean |error| %.5f\n",
-               betas[j], mean_error[j], mean_abs_error[j]);
+        printf("  %5zu temperatures: mean |error| %.5f\n", betas[j],
+               mean_abs_error[j]);
     }
-    ck_assert_msg(mean_error[0] < 0.0,
-                  "mean error at %zu temperatures %+.5f; expected below 0",
-                  betas[0], mean_error[0]);
+
+    double count = (double)(n_models * chains);
+    double weight_bias = weight_error_sum / count;
+    double weight_variance =
+        (weight_error_squares - count * weight_bias * weight_bias) /
+        (count - 1.0);
+    double weight_se = sqrt(weight_variance / count);
+    printf("  %zu temperatures: mean log weight below log(Z / Z_A) by %.5f "
+           "(se %.3g)\n",
+           betas[0], -weight_bias, weight_se);
+    ck_assert_msg(weight_bias < -5.0 * weight_se,
+                  "mean log weight error at %zu temperatures %+.5f; "
+                  "expected below -5 se = %.5f",
+                  betas[0], weight_bias, -5.0 * weight_se);
     ck_assert_msg(mean_abs_error[2] < mean_abs_error[0],
                   "mean |error| %.5f at %zu temperatures is not below %.5f "
                   "at %zu",
                   mean_abs_error[2], betas[2], mean_abs_error[0], betas[0]);
-    ck_assert_msg(mean_abs_error[2] < 0.05,
-                  "mean |error| at %zu temperatures %.5f; expected < 0.05",
+    ck_assert_msg(mean_abs_error[2] < 0.02,
+                  "mean |error| at %zu temperatures %.5f; expected < 0.02",
                   betas[2], mean_abs_error[2]);
 }
 END_TEST
@@ -1018,8 +1049,8 @@ END_TEST
 /*
  * K = 0: the intermediate models are independent units and AIS still
  * works. The exact log Z is sum softplus(a). Each Gibbs transition is an
- * exact sample, so with 14,500 temperatures the weights are nearly equal;
- * the bracket fails with probability about 0.3% for a correct library.
+ * exact sample, and the bracket fails with probability about 0.3% for a
+ * correct library.
  */
 START_TEST(ais_no_hidden_units)
 {
@@ -1039,8 +1070,6 @@ START_TEST(ais_no_hidden_units)
     ebm_ais_config config = ais_config(100, 14500, 81);
     ebm_ais_result result = run_ais(&model, &config);
     check_ais_brackets(&result, exact, "K=0");
-    ck_assert_msg(fabs(result.log_z - exact) < 0.01,
-                  "K=0: log_z %.9g, exact %.9g", result.log_z, exact);
 
     /* The reverse run from a few rows also accepts K = 0. */
     float data[3 * 12];
@@ -1069,7 +1098,7 @@ END_TEST
  */
 START_TEST(ais_reverse_exact_samples)
 {
-    const size_t chains = 200;
+    const size_t chains = 100;
     size_t n_models = slow_tests_enabled() ? 8 : 4;
     double sum_difference = 0.0;
     double sum_variance = 0.0;
@@ -1170,7 +1199,7 @@ START_TEST(results_independent_of_threads)
     double log_z[2];
 
     test_model large;
-    test_model_random(&large, 20, 300, 0.1f, 28004);
+    test_model_random(&large, 300, 16, 0.1f, 28004);
     const size_t gibbs_chains = 1000;
     for (int t = 0; t < 2; t++) {
         ck_assert_int_eq(ebm_set_threads(t + 1), EBM_OK);

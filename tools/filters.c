@@ -55,7 +55,7 @@ static void print_help(void)
         stdout);
 }
 
-/* The command line of ebm filters; count and columns are 0 when not
+/* The command line of ebm filters. count and columns are 0 when not
  * given. */
 typedef struct filters_settings {
     const char *model_path;
@@ -162,6 +162,10 @@ int cli_filters(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     result = parse_settings(argc, argv, &settings);
+    if (result == CLI_EXIT_OK) {
+        result = cli_check_output_path("filters", "picture",
+                                       settings.out_path);
+    }
     if (result == CLI_EXIT_OK) {
         result = cli_load_model("filters", settings.model_path, &rbm);
     }

@@ -66,7 +66,7 @@ bool monitor_measure(monitor *m, const ebm_rbm *rbm,
 bool monitor_measure_ais(monitor *m, const ebm_rbm *rbm,
                          ebm_ais_config config, epoch_metrics *metrics);
 
-/* Writes the column names of the table, for the table mode only; `ais`
+/* Writes the column names of the table, for the table mode only. `ais`
  * adds the ais_ll_valid column. */
 void monitor_print_header(FILE *out, bool ais);
 

@@ -27,7 +27,7 @@ int progress_update(double fraction, void *user_data)
     if (!meter->enabled) {
         return 0;
     }
-    if (meter->shown
+    if (meter->line_written
         && cli_seconds_since(&meter->last) < 1.0 / PROGRESS_REFRESH_HZ) {
         return 0;
     }
@@ -35,17 +35,17 @@ int progress_update(double fraction, void *user_data)
     /* Truncated, so that 100% means done. */
     fprintf(stderr, "\r%s %3d%%", meter->label, (int)(100.0 * fraction));
     fflush(stderr);
-    meter->shown = true;
+    meter->line_written = true;
     return 0;
 }
 
 void progress_clear(progress_meter *meter)
 {
-    if (!meter->shown) {
+    if (!meter->line_written) {
         return;
     }
     /* Overwrites the label, the space and "100%". */
     fprintf(stderr, "\r%*s\r", (int)strlen(meter->label) + 5, "");
     fflush(stderr);
-    meter->shown = false;
+    meter->line_written = false;
 }

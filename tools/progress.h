@@ -12,7 +12,7 @@
 typedef struct progress_meter {
     const char *label;      /* printed before the percentage */
     bool enabled;           /* stderr is a terminal */
-    bool shown;             /* something is on the line, to be cleared */
+    bool line_written;      /* the line contains a percentage to erase */
     struct timespec last;   /* CLOCK_MONOTONIC of the last refresh */
 } progress_meter;
 

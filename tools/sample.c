@@ -44,7 +44,7 @@ static const char *const CLAMP_SIDES[] = { "top", "bottom", "left", "right" };
 
 static const option_range POSITIVE = { 0.0, INFINITY, true, false };
 
-/* The command line of ebm sample, parsed; the image shape and the clamp
+/* The command line of ebm sample, parsed. The image shape and the clamp
  * size are checked once the model is loaded. */
 typedef struct sample_settings {
     const char *model_path;
@@ -260,7 +260,7 @@ static int parse_settings(int argc, char **argv, sample_settings *s)
 /* Sampling                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* Buffers of one sampling run; free_run releases them. */
+/* Buffers of one sampling run, which free_run releases. */
 typedef struct sample_run {
     const sample_settings *settings;
     ebm_rbm *rbm;
@@ -409,8 +409,11 @@ static int write_picture(sample_run *run, size_t columns)
 static int prepare_run(sample_run *run)
 {
     const sample_settings *s = run->settings;
-    int result = cli_load_model("sample", s->model_path, &run->rbm);
+    int result = cli_check_output_path("sample", "picture", s->out_path);
 
+    if (result == CLI_EXIT_OK) {
+        result = cli_load_model("sample", s->model_path, &run->rbm);
+    }
     if (result != CLI_EXIT_OK) {
         return result;
     }
