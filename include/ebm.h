@@ -629,7 +629,8 @@ typedef struct ebm_ais_result {
                           difference is not positive */
     double log_z_high; /* log(mean w + 3 se) + log Z_A */
     double std_error;  /* se / mean w, the standard error of log_z to first
-                          order */
+                          order; se = sd / sqrt(C), sd the sample standard
+                          deviation of the weights (n - 1 denominator) */
     double log_z_base; /* log Z_A of the model at beta = 0 */
 } ebm_ais_result;
 
