@@ -40,9 +40,9 @@ static const char *const BASE_NAMES[] = { "uniform", "data" };
 
 /* --method auto computes log Z exactly up to this size of the smaller
  * layer (2^25 states). Each further unit doubles the time.
- * NOTE: for 784 x 25 units this took 58 s with libebm 0.1.0 on a 2-core
- * machine, and AIS with the default 100 chains and 14500 inverse
- * temperatures 6 s. */
+ * NOTE: for 784 x 25 units this took 25 to 32 s on the 2-core machine of
+ * docs/quality.md (58 s while the machine was busy), and AIS with the
+ * default 100 chains and 14500 inverse temperatures about 6 s. */
 #define AUTO_EXACT_MAX_UNITS 25
 
 #define DEFAULT_AIS_CHAINS 100
