@@ -584,8 +584,8 @@ EBM_API ebm_status ebm_rbm_fit(ebm_rbm *rbm, const ebm_train_config *config,
  *
  * Cost: 2^min(D, K) * max(D, K) exponentials (the sum over the other
  * layer) plus products of the same order: for min(D, K) = 25 and
- * max(D, K) = 784, 2.6e10 of them, about 25 s on the 2 cores of the
- * development machine (docs/likelihood.md); each further unit doubles it.
+ * max(D, K) = 784, 2.6e10 of them, 25 to 32 s on the 2 cores of the
+ * development machine (docs/quality.md); each further unit doubles it.
  * min(D, K) above EBM_EXACT_MAX_UNITS is rejected.
  * Relative accuracy: float products and softplus (a few ulp per term),
  * double sums; see docs/likelihood.md.
@@ -839,6 +839,175 @@ EBM_API ebm_status ebm_rbm_save(const ebm_rbm *rbm, const char *path);
  * float32 and float64), EBM_ERR_NOMEM.
  */
 EBM_API ebm_status ebm_rbm_load(const char *path, ebm_rbm **out);
+
+/* ------------------------------------------------------------------------ */
+/* General Boltzmann machines                                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A Boltzmann machine with D visible and K hidden binary units and, each
+ * optional, visible-hidden weights W (D x K), visible-visible couplings V
+ * (D x D) and hidden-hidden couplings U (K x K), all row-major:
+ *
+ *   E(v, h) = -a.v - b.h - v'Wh - 1/2 v'Vv - 1/2 h'Uh
+ *   p(v, h) = exp(-E(v, h) / T) / Z(T)
+ *
+ * V and U are symmetric with zero diagonals. A coupling block that the
+ * model does not have is zero and is never stored; K may be 0 (the fully
+ * visible BM, with V and no W). The local field of a unit is the energy
+ * it removes by switching on: a_i + W[i, :].h + V[i, :].v for visible unit
+ * i, b_j + v.W[:, j] + U[j, :].h for hidden unit j, and the Gibbs
+ * conditional of a unit given all the others is sigmoid(field / T).
+ *
+ * A mask restricts V (or U) to the edges of a graph: V[i][j] may be
+ * nonzero only where mask[i][j] is nonzero. Setters reject couplings
+ * outside the mask, and training leaves them at zero.
+ */
+typedef struct ebm_bm ebm_bm;
+
+/* Coupling blocks, or-ed together in ebm_bm_create. */
+#define EBM_BM_VISIBLE_HIDDEN 1u  /* W */
+#define EBM_BM_VISIBLE_VISIBLE 2u /* V */
+#define EBM_BM_HIDDEN_HIDDEN 4u   /* U */
+
+/*
+ * Creates a BM with every parameter zero and no masks. Errors:
+ * EBM_ERR_NULL, EBM_ERR_SIZE (D = 0), EBM_ERR_ARGUMENT (an unknown coupling
+ * bit, or W or U requested with K = 0), EBM_ERR_LIMIT (a layer above
+ * EBM_MAX_UNITS, or W, V or U above EBM_MAX_ELEMENTS), EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_bm_create(size_t n_visible, size_t n_hidden,
+                                 unsigned couplings, ebm_bm **out);
+EBM_API void ebm_bm_destroy(ebm_bm *bm);
+EBM_API ebm_status ebm_bm_clone(const ebm_bm *bm, ebm_bm **out);
+
+/* The BM with the RBM's W, a and b and no lateral couplings. */
+EBM_API ebm_status ebm_bm_from_rbm(const ebm_rbm *rbm, ebm_bm **out);
+
+/* Sizes and coupling bits; any output may be NULL. */
+EBM_API ebm_status ebm_bm_shape(const ebm_bm *bm, size_t *n_visible,
+                                size_t *n_hidden, unsigned *couplings);
+
+/* Read-only parameter arrays, NULL for a block the model does not have
+ * (and for a NULL model). */
+EBM_API const float *ebm_bm_weights(const ebm_bm *bm);
+EBM_API const float *ebm_bm_visible_bias(const ebm_bm *bm);
+EBM_API const float *ebm_bm_hidden_bias(const ebm_bm *bm);
+EBM_API const float *ebm_bm_visible_couplings(const ebm_bm *bm);
+EBM_API const float *ebm_bm_hidden_couplings(const ebm_bm *bm);
+
+/*
+ * Copy parameters in. Errors: EBM_ERR_NULL, EBM_ERR_ARGUMENT (a block the
+ * model does not have), EBM_ERR_NONFINITE, and for V and U EBM_ERR_DOMAIN
+ * (a matrix that is not symmetric, has a nonzero diagonal, or is nonzero
+ * outside the mask). The model is unchanged on error.
+ */
+EBM_API ebm_status ebm_bm_set_weights(ebm_bm *bm, const float *weights);
+EBM_API ebm_status ebm_bm_set_visible_bias(ebm_bm *bm, const float *bias);
+EBM_API ebm_status ebm_bm_set_hidden_bias(ebm_bm *bm, const float *bias);
+EBM_API ebm_status ebm_bm_set_visible_couplings(ebm_bm *bm,
+                                                const float *couplings);
+EBM_API ebm_status ebm_bm_set_hidden_couplings(ebm_bm *bm,
+                                               const float *couplings);
+
+/*
+ * Restricts V (hidden = 0) or U (hidden = 1) to the graph of mask, an
+ * n x n byte matrix, symmetric with a zero diagonal; NULL removes the
+ * mask. Couplings outside the new mask are set to zero. Errors:
+ * EBM_ERR_NULL, EBM_ERR_ARGUMENT (the model has no such block),
+ * EBM_ERR_DOMAIN (mask not symmetric or diagonal nonzero), EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_bm_set_mask(ebm_bm *bm, int hidden,
+                                   const unsigned char *mask);
+
+/* Sets the mask of V to the 4-neighbour lattice of rows x cols units
+ * (unit r * cols + c, as the pixels of an image). Errors as
+ * ebm_bm_set_mask, and EBM_ERR_MISMATCH if rows * cols != D. */
+EBM_API ebm_status ebm_bm_set_lattice(ebm_bm *bm, size_t rows, size_t cols);
+
+/* energy[r] = E(v_r, h_r) for `rows` rows of visible (rows x D) and hidden
+ * (rows x K; may be NULL when K = 0) states in [0, 1], summed in double.
+ * Errors: EBM_ERR_NULL, EBM_ERR_SIZE, EBM_ERR_OVERFLOW, EBM_ERR_NONFINITE,
+ * EBM_ERR_DOMAIN. */
+EBM_API ebm_status ebm_bm_energy(const ebm_bm *bm, const float *visible,
+                                 const float *hidden, size_t rows,
+                                 double *energy);
+
+/* Schemes of sequential Gibbs sampling; see ebm_bm_gibbs. */
+typedef enum ebm_bm_sampler {
+    EBM_SAMPLER_AUTO = 0,   /* COLORED for a graph of at most 4 colours per
+                             * layer, else BLOCKED */
+    EBM_SAMPLER_SITE = 1,   /* one unit at a time: the reference */
+    EBM_SAMPLER_BLOCKED = 2, /* blocks of units, fields from sgemm */
+    EBM_SAMPLER_COLORED = 3  /* one colour class of the graph at a time */
+} ebm_bm_sampler;
+
+/*
+ * Runs `sweeps` sweeps of sequential single-site Gibbs sampling at
+ * temperature T on `chains` chains in place: visible (chains x D) and
+ * hidden (chains x K; NULL when K = 0) hold binary states on entry and the
+ * final states on return. A sweep resamples every unit once, each from
+ * sigmoid(field / T) given the current values of all others.
+ *
+ * Order: SITE and BLOCKED visit visible units 0 .. D-1, then hidden units
+ * 0 .. K-1. BLOCKED computes, for a block of up to 64 units, the field
+ * from the values at the block's start with one sgemm over all chains,
+ * then updates the block's units in order, adding the within-block
+ * couplings of the units already changed: the same Markov chain as SITE.
+ * COLORED visits the colour classes of a greedy colouring of the coupling
+ * graph (visible classes, then hidden classes; a lattice has two, an RBM
+ * one per layer) and updates a class at once, which is SITE in that order
+ * because no two units of a class are coupled.
+ *
+ * Random numbers: sweep s uses stream rng->stream + s, and unit i of chain
+ * c compares its probability with uniform index c * (D + K) + i (visible
+ * units first), whatever the scheme; so SITE and BLOCKED make the same
+ * choices from the same rng, up to the float rounding of a field.
+ * rng->stream advances by sweeps.
+ *
+ * clamp (NULL, or D bytes): visible units with clamp[i] != 0 are not
+ * resampled; clamping every visible unit samples h given v (the positive
+ * phase).
+ *
+ * Errors: EBM_ERR_NULL, EBM_ERR_SIZE (chains 0), EBM_ERR_OVERFLOW,
+ * EBM_ERR_ARGUMENT (sweeps 0, temperature not finite and > 0, an unknown
+ * sampler, COLORED for a graph needing more than 64 colours in a layer),
+ * EBM_ERR_NONFINITE, EBM_ERR_DOMAIN (a state other than 0 or 1),
+ * EBM_ERR_NOMEM; the states are unchanged on error.
+ */
+EBM_API ebm_status ebm_bm_gibbs(const ebm_bm *bm, float *visible,
+                                float *hidden, size_t chains,
+                                unsigned sweeps, float temperature,
+                                const unsigned char *clamp,
+                                ebm_bm_sampler sampler, ebm_rng *rng);
+
+/* Largest D + K that ebm_bm_log_partition_exact enumerates, and largest K
+ * that ebm_bm_log_unnormalized sums out. */
+#define EBM_BM_EXACT_MAX_UNITS 28
+
+/*
+ * Exact log Z(T) by enumerating all 2^(D + K) states in blocks, the
+ * quadratic terms of each block from one sgemm, the sum a log-sum-exp in
+ * double. Cost: 2^(D + K) (D + K)^2 multiply-adds; each further unit
+ * doubles it. Errors: EBM_ERR_NULL, EBM_ERR_ARGUMENT (temperature),
+ * EBM_ERR_LIMIT (D + K above EBM_BM_EXACT_MAX_UNITS), EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_bm_log_partition_exact(const ebm_bm *bm,
+                                              float temperature,
+                                              double *log_z);
+
+/*
+ * out[r] = log sum_h exp(-E(v_r, h) / T) for `rows` visible rows (rows x
+ * D, values in [0, 1]), summing the 2^K hidden states exactly, so that
+ * log p(v_r) = out[r] - log Z(T); for K = 0 it is -E(v_r) / T. Cost: rows
+ * 2^K K multiply-adds. Errors: EBM_ERR_NULL, EBM_ERR_SIZE,
+ * EBM_ERR_OVERFLOW, EBM_ERR_NONFINITE, EBM_ERR_DOMAIN, EBM_ERR_ARGUMENT
+ * (temperature), EBM_ERR_LIMIT (K above EBM_BM_EXACT_MAX_UNITS),
+ * EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_bm_log_unnormalized(const ebm_bm *bm,
+                                           const float *visible, size_t rows,
+                                           float temperature, double *out);
 
 #ifdef __cplusplus
 }

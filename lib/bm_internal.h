@@ -1,0 +1,63 @@
+/* The general Boltzmann machine struct, shared by bm.c, bm_gibbs.c and
+ * bm_exact.c. */
+#ifndef EBM_BM_INTERNAL_H
+#define EBM_BM_INTERNAL_H
+
+#include "core.h"
+
+/* The two layers, as indices of the per-layer arrays below. */
+enum { EBM_LAYER_VISIBLE = 0, EBM_LAYER_HIDDEN = 1 };
+
+/*
+ * The coupling graph of one layer with itself, used by the COLORED sampler.
+ * It has a greedy colouring (unit i takes the smallest colour that no
+ * coupled unit of lower index has) and the units listed colour by colour.
+ * When the layer has a mask, it also lists the neighbours of each unit.
+ */
+struct ebm_bm_graph {
+    size_t n_colors;
+    size_t *class_start; /* n_colors + 1 offsets into order */
+    size_t *order;       /* the units, colour class by colour class */
+    unsigned char *mask; /* n x n, or NULL: every pair coupled (or none) */
+    size_t *adj_start;   /* n + 1 offsets into adj, NULL without a mask */
+    size_t *adj;         /* neighbours of unit i at adj_start[i] .. */
+};
+
+struct ebm_bm {
+    size_t n_visible; /* D */
+    size_t n_hidden;  /* K */
+    unsigned couplings;
+    /* One allocation: a (D), b (K), then W, V, U for those present. */
+    float *params;
+    float *visible_bias;
+    float *hidden_bias;
+    float *weights;           /* D x K or NULL */
+    float *visible_couplings; /* D x D or NULL */
+    float *hidden_couplings;  /* K x K or NULL */
+    struct ebm_bm_graph graph[2];
+};
+
+/* Number of floats in params. */
+size_t ebm_bm_param_count(const ebm_bm *bm);
+
+/* The lateral couplings of a layer (V or U), NULL if absent. */
+static inline const float *ebm_bm_lateral(const ebm_bm *bm, int layer)
+{
+    return layer == EBM_LAYER_VISIBLE ? bm->visible_couplings
+                                      : bm->hidden_couplings;
+}
+
+/*
+ * One sweep of the one-unit-at-a-time sampler over the units of `order`
+ * (indices into the joint state: visible i is i, hidden j is D + j), for
+ * chains [0, chains): unit i of chain c becomes (uniform[c * (D + K) + i]
+ * < sigmoid(field / T)), unless it is a clamped visible unit. The
+ * reference for every other scheme, and the SITE sampler with the natural
+ * order. For tests through ebm_internal.
+ */
+void ebm_bm_sweep_site(const ebm_bm *bm, const size_t *order,
+                       size_t order_length, float *visible, float *hidden,
+                       size_t chains, float inverse_temperature,
+                       const unsigned char *clamp, const float *uniform);
+
+#endif /* EBM_BM_INTERNAL_H */
