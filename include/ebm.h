@@ -1009,6 +1009,129 @@ EBM_API ebm_status ebm_bm_log_unnormalized(const ebm_bm *bm,
                                            const float *visible, size_t rows,
                                            float temperature, double *out);
 
+/*
+ * hidden (rows x K) = the damped mean-field fixed point of the hidden units
+ * given each visible row (rows x D, values in [0, 1]) at temperature T:
+ * starting from mu = sigmoid((b + v W) / T), `iterations` times
+ *
+ *   mu <- damping mu + (1 - damping) sigmoid((b + v W + mu U) / T)
+ *
+ * for all hidden units at once. Without U the start is already the exact
+ * P(h = 1 | v). Errors: EBM_ERR_NULL, EBM_ERR_SIZE, EBM_ERR_OVERFLOW,
+ * EBM_ERR_NONFINITE, EBM_ERR_DOMAIN, EBM_ERR_ARGUMENT (K = 0, damping
+ * outside [0, 1), temperature), EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_bm_mean_field(const ebm_bm *bm, const float *visible,
+                                     size_t rows, unsigned iterations,
+                                     float damping, float temperature,
+                                     float *hidden);
+
+/*
+ * gradient = the log-likelihood gradient at T = 1 from sampled statistics,
+ * for every parameter block of bm (gradient must have bm's shape and
+ * blocks): positive minus negative phase,
+ *
+ *   a: mean(X+) - mean(X-)        W: X+'H+ / n+ - X-'H- / n-
+ *   b: mean(H+) - mean(H-)        V: X+'X+ / n+ - X-'X- / n-   (ssyrk)
+ *                                 U: H+'H+ / n+ - H-'H- / n-   (ssyrk)
+ *
+ * with zero diagonals for V and U, and zero outside their masks. The rows
+ * (n+ positive, n- negative; hidden NULL when K = 0) hold values in
+ * [0, 1]: samples, or mean-field probabilities for H+. Errors:
+ * EBM_ERR_NULL, EBM_ERR_SIZE, EBM_ERR_OVERFLOW, EBM_ERR_NONFINITE,
+ * EBM_ERR_DOMAIN, EBM_ERR_MISMATCH (gradient's shape or blocks differ).
+ */
+EBM_API ebm_status ebm_bm_gradient(const ebm_bm *bm,
+                                   const float *positive_visible,
+                                   const float *positive_hidden,
+                                   size_t n_positive,
+                                   const float *negative_visible,
+                                   const float *negative_hidden,
+                                   size_t n_negative, ebm_bm *gradient);
+
+/* Largest D + K for ebm_bm_exact_gradient. */
+#define EBM_BM_EXACT_GRADIENT_MAX_UNITS 20
+
+/*
+ * gradient = the exact gradient of the mean log-likelihood of `rows`
+ * binary visible rows at T = 1: the positive phase sums over the hidden
+ * states of each row weighted by p(h | v), the negative phase over all
+ * 2^(D + K) states, in double. The reference for sampled gradients, and a
+ * way to train small models exactly. Cost: 2^(D + K) (D + K)^2 plus rows
+ * 2^K (D + K)^2. Errors: as ebm_bm_gradient, and EBM_ERR_LIMIT (D + K above
+ * EBM_BM_EXACT_GRADIENT_MAX_UNITS).
+ */
+EBM_API ebm_status ebm_bm_exact_gradient(const ebm_bm *bm,
+                                         const float *visible, size_t rows,
+                                         ebm_bm *gradient);
+
+/* How the positive phase fills in the hidden units. */
+typedef enum ebm_bm_positive {
+    EBM_POSITIVE_MEAN_FIELD = 0, /* damped mean-field probabilities */
+    EBM_POSITIVE_GIBBS = 1       /* Gibbs sweeps with the data clamped */
+} ebm_bm_positive;
+
+/* General-BM settings beyond ebm_train_config. Fill with
+ * ebm_bm_options_init, then change fields. */
+typedef struct ebm_bm_options {
+    ebm_bm_positive positive; /* default EBM_POSITIVE_MEAN_FIELD */
+    unsigned positive_steps;  /* mean-field iterations or Gibbs sweeps,
+                               * >= 1 (default 10) */
+    float damping;            /* mean-field damping, [0, 1) (default 0.5) */
+    ebm_bm_sampler sampler;   /* negative-phase scheme (default AUTO) */
+} ebm_bm_options;
+
+/* Sets *options to the defaults listed above. Errors: EBM_ERR_NULL. */
+EBM_API ebm_status ebm_bm_options_init(ebm_bm_options *options);
+
+/* Optimiser state, persistent chains and workspace for training one BM
+ * shape. */
+typedef struct ebm_bm_trainer ebm_bm_trainer;
+
+/*
+ * Creates a trainer for bm's shape and blocks. From ebm_train_config it
+ * takes the method (CD-k starts the negative chains at the batch, with the
+ * positive phase's hidden states; PCD-k keeps `chains` chains, started at
+ * fair random bits), gibbs_steps (negative-phase sweeps per update),
+ * batch_size, learning_rate, momentum, weight_decay (L2 on W, V and U) and
+ * seed. Errors: EBM_ERR_NULL, EBM_ERR_SIZE, EBM_ERR_ARGUMENT,
+ * EBM_ERR_OVERFLOW, EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_bm_trainer_create(const ebm_bm *bm,
+                                         const ebm_train_config *config,
+                                         const ebm_bm_options *options,
+                                         ebm_bm_trainer **out);
+EBM_API void ebm_bm_trainer_destroy(ebm_bm_trainer *trainer);
+
+/*
+ * One update from `rows` binary rows (1 <= rows <= batch_size): positive
+ * phase, negative phase, ebm_bm_gradient, then velocity = momentum
+ * velocity + learning_rate (gradient - weight_decay parameter) and
+ * parameter += velocity. Errors: EBM_ERR_NULL, EBM_ERR_SIZE,
+ * EBM_ERR_MISMATCH (bm's shape or blocks differ from the trainer's),
+ * EBM_ERR_NONFINITE, EBM_ERR_DOMAIN, EBM_ERR_DIVERGED (the update would
+ * make a parameter non-finite; bm and the velocity are unchanged).
+ */
+EBM_API ebm_status ebm_bm_trainer_step(ebm_bm_trainer *trainer, ebm_bm *bm,
+                                       const float *batch, size_t rows);
+
+/* Called after each epoch of ebm_bm_trainer_fit; nonzero stops training
+ * (EBM_STOPPED). */
+typedef int (*ebm_bm_epoch_callback)(const ebm_bm *bm, unsigned epoch,
+                                     void *user_data);
+
+/*
+ * Trains on `rows` binary rows (rows x D) for `epochs` epochs, the rows
+ * shuffled every epoch, the last short batch normalised by its size.
+ * Errors: as ebm_bm_trainer_step, and EBM_ERR_ARGUMENT (epochs 0),
+ * EBM_ERR_NOMEM; EBM_STOPPED if the callback stopped training.
+ */
+EBM_API ebm_status ebm_bm_trainer_fit(ebm_bm_trainer *trainer, ebm_bm *bm,
+                                      const float *data, size_t rows,
+                                      unsigned epochs,
+                                      ebm_bm_epoch_callback callback,
+                                      void *user_data);
+
 #ifdef __cplusplus
 }
 #endif

@@ -643,10 +643,8 @@ ebm_status ebm_rbm_trainer_step(ebm_rbm_trainer *trainer, ebm_rbm *rbm,
     return step_checked(trainer, rbm, rows);
 }
 
-/* Fisher-Yates shuffle of order[0 .. rows) from one stream: position i
- * (from the top) swaps with word (rows - 1 - i) mod (i + 1). */
-static void shuffle_rows(size_t *order, size_t rows, uint64_t seed,
-                         uint64_t stream)
+void ebm_shuffle_rows(size_t *order, size_t rows, uint64_t seed,
+                      uint64_t stream)
 {
     uint32_t words[256];
 
@@ -701,7 +699,7 @@ static ebm_status run_epoch(ebm_rbm_trainer *trainer, ebm_rbm *rbm,
 {
     size_t batch_size = trainer->config.batch_size;
 
-    shuffle_rows(order, rows, trainer->rng.seed, trainer->rng.stream++);
+    ebm_shuffle_rows(order, rows, trainer->rng.seed, trainer->rng.stream++);
     for (size_t begin = 0; begin < rows; begin += batch_size) {
         size_t n = ebm_min_size(batch_size, rows - begin);
         ebm_status status;

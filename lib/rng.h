@@ -20,6 +20,12 @@ void ebm_rng_fill_words(uint64_t seed, uint64_t stream, uint64_t first,
 void ebm_rng_bernoulli(uint64_t seed, uint64_t stream, uint64_t first,
                        size_t count, const float *prob, float *sample);
 
+/* Fisher-Yates shuffle of order[0 .. rows) = 0 .. rows - 1 from one
+ * stream: position i (from the top) swaps with word (rows - 1 - i) mod
+ * (i + 1). */
+void ebm_shuffle_rows(size_t *order, size_t rows, uint64_t seed,
+                      uint64_t stream);
+
 /* Compares each vector version of the bulk generator that this processor
  * runs with the plain C version on the 64 words of one group. Returns the
  * number of vector versions compared, or -1 if one differs. For tests. */
