@@ -951,7 +951,8 @@ typedef enum ebm_bm_sampler {
  *
  * Order: SITE and BLOCKED visit visible units 0 .. D-1, then hidden units
  * 0 .. K-1. BLOCKED computes, for a block of up to 64 units, the field
- * from the values at the block's start with one sgemm over all chains,
+ * from the values at the block's start with one sgemm per group of 50
+ * chains,
  * then updates the block's units in order, adding the within-block
  * couplings of the units already changed: the same Markov chain as SITE.
  * COLORED visits the colour classes of a greedy colouring of the coupling
@@ -959,10 +960,12 @@ typedef enum ebm_bm_sampler {
  * one per layer) and updates a class at once, which is SITE in that order
  * because no two units of a class are coupled.
  *
- * Random numbers: sweep s uses stream rng->stream + s, and unit i of chain
- * c compares its probability with uniform index c * (D + K) + i (visible
- * units first), whatever the scheme; so SITE and BLOCKED make the same
- * choices from the same rng, up to the float rounding of a field.
+ * Random numbers: sweep s uses stream rng->stream + s. Unit i of chain c
+ * takes the uniform u of index c * (D + K) + i (visible units first),
+ * whatever the scheme, and becomes 1 when log(u / (1 - u)) < field / T,
+ * which is u < sigmoid(field / T) up to float rounding. So SITE and
+ * BLOCKED make the same choices from the same rng, up to the float
+ * rounding of a field.
  * rng->stream advances by sweeps.
  *
  * clamp (NULL, or D bytes): visible units with clamp[i] != 0 are not

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bm_internal.h"
+#include "kernel.h"
 #include "parallel.h"
 #include "rbm_internal.h"
 #include "rng.h"
@@ -20,15 +21,52 @@
 /* Chains per task of the chain-parallel loops. */
 #define CHAIN_GRAIN ((size_t)4)
 
+/* Chains per task of the BLOCKED scheme, each task one sgemm per block. */
+#define BLOCKED_GROUP ((size_t)50)
+
 /* Largest number of colour classes per layer for which AUTO picks the
  * COLORED scheme. */
 #define AUTO_MAX_COLORS 4
 
-/* The new value of a unit: 1 when u < sigmoid(field / T). Every scheme
- * decides through this one function, so equal fields give equal states. */
-static inline float draw(float field, float inverse_temperature, float u)
+/*
+ * The new value of a unit: 1 when u < sigmoid(field / T), decided as
+ * logit(u) < field / T with logit(u) = log(u / (1 - u)) computed for all
+ * uniforms of a sweep at once (see to_logits). Every scheme decides through
+ * this one function, so equal fields give equal states.
+ */
+static inline float draw(float field, float inverse_temperature,
+                         float logit_u)
 {
-    return u < ebm_vsigmoid(field * inverse_temperature) ? 1.0f : 0.0f;
+    return logit_u < field * inverse_temperature ? 1.0f : 0.0f;
+}
+
+/* log(x) for a positive normal float: exponent times ln 2 plus log1p of
+ * the mantissa minus 1, which lies in [0, 1). */
+static inline float log_positive(float x)
+{
+    uint32_t bits = ebm_float_to_bits(x);
+    float exponent = (float)((int32_t)(bits >> 23) - 127);
+    float mantissa = ebm_bits_to_float((bits & 0x007fffffu) | 0x3f800000u);
+
+    return exponent * 0.693147180559945309f +
+           ebm_vlog1p_unit(mantissa - 1.0f);
+}
+
+/* u[i] = logit(u[i]) for i < count. The uniforms lie in [2^-24,
+ * 1 - 2^-24] and 1 - u is exact, so both logarithms are of normal
+ * floats. */
+EBM_KERNEL
+static void to_logits(float *u, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        u[i] = log_positive(u[i]) - log_positive(1.0f - u[i]);
+}
+
+void ebm_bm_fill_logits(uint64_t seed, uint64_t stream, uint64_t first,
+                        size_t count, float *out)
+{
+    ebm_rng_fill_uniform(seed, stream, first, count, out);
+    to_logits(out, count);
 }
 
 struct sweep {
@@ -37,7 +75,7 @@ struct sweep {
     float *hidden;
     float inverse_temperature;
     const unsigned char *clamp;
-    const float *uniform; /* chains x (D + K) */
+    const float *logit; /* chains x (D + K): logits of the uniforms */
     /* SITE: the order of units. */
     const size_t *order;
     size_t order_length;
@@ -49,6 +87,7 @@ struct sweep {
     size_t block_length;
     const float *field;
     size_t field_stride;
+    float *workspace; /* BLOCKED: chains x GIBBS_BLOCK fields */
 };
 
 /* Field of visible unit i of one chain, from scratch. */
@@ -92,7 +131,7 @@ static void site_chains(void *context, size_t begin, size_t end)
     for (size_t c = begin; c < end; c++) {
         float *v = s->visible + c * d;
         float *h = k > 0 ? s->hidden + c * k : NULL;
-        const float *u = s->uniform + c * n;
+        const float *u = s->logit + c * n;
 
         for (size_t t = 0; t < s->order_length; t++) {
             size_t unit = s->order[t];
@@ -113,14 +152,14 @@ static void site_chains(void *context, size_t begin, size_t end)
 void ebm_bm_sweep_site(const ebm_bm *bm, const size_t *order,
                        size_t order_length, float *visible, float *hidden,
                        size_t chains, float inverse_temperature,
-                       const unsigned char *clamp, const float *uniform)
+                       const unsigned char *clamp, const float *logit)
 {
     struct sweep s = {.bm = bm,
                       .visible = visible,
                       .hidden = hidden,
                       .inverse_temperature = inverse_temperature,
                       .clamp = clamp,
-                      .uniform = uniform,
+                      .logit = logit,
                       .order = order,
                       .order_length = order_length};
 
@@ -152,109 +191,123 @@ static void cross_fields(const ebm_bm *bm, int layer, const float *visible,
 
 /*
  * BLOCKED: for units [p, p + L) of a layer, the fields from the values at
- * the block's start (one sgemm per coupling block, all chains):
+ * the block's start, for `rows` chains (one sgemm per coupling block):
  *
  *   visible: X V[:, p:p+L] + H W[p:p+L, :]'
  *   hidden:  X W[:, p:p+L] + H U[:, p:p+L]
  *
- * into out (chains x L). The diagonal of V and U is zero, so a unit's own
+ * into out (rows x L). The diagonal of V and U is zero, so a unit's own
  * value does not enter its field.
  */
 static void block_fields(const ebm_bm *bm, int layer, size_t p, size_t len,
                          const float *visible, const float *hidden,
-                         size_t chains, float *out)
+                         size_t rows, float *out)
 {
     size_t d = bm->n_visible, k = bm->n_hidden;
     float beta = 0.0f;
 
     if (layer == EBM_LAYER_VISIBLE) {
         if (bm->visible_couplings != NULL) {
-            ebm_gemm(false, false, chains, len, d, 1.0f, visible, d,
-                     bm->visible_couplings + p, d, beta, out, len, NULL,
-                     NULL);
+            ebm_gemm_serial(false, false, rows, len, d, 1.0f, visible, d,
+                            bm->visible_couplings + p, d, beta, out, len);
             beta = 1.0f;
         }
         if (bm->weights != NULL) {
-            ebm_gemm(false, true, chains, len, k, 1.0f, hidden, k,
-                     bm->weights + p * k, k, beta, out, len, NULL, NULL);
+            ebm_gemm_serial(false, true, rows, len, k, 1.0f, hidden, k,
+                            bm->weights + p * k, k, beta, out, len);
             beta = 1.0f;
         }
     } else {
         if (bm->weights != NULL) {
-            ebm_gemm(false, false, chains, len, d, 1.0f, visible, d,
-                     bm->weights + p, k, beta, out, len, NULL, NULL);
+            ebm_gemm_serial(false, false, rows, len, d, 1.0f, visible, d,
+                            bm->weights + p, k, beta, out, len);
             beta = 1.0f;
         }
         if (bm->hidden_couplings != NULL) {
-            ebm_gemm(false, false, chains, len, k, 1.0f, hidden, k,
-                     bm->hidden_couplings + p, k, beta, out, len, NULL,
-                     NULL);
+            ebm_gemm_serial(false, false, rows, len, k, 1.0f, hidden, k,
+                            bm->hidden_couplings + p, k, beta, out, len);
             beta = 1.0f;
         }
     }
     if (beta == 0.0f)
-        memset(out, 0, chains * len * sizeof(float));
+        memset(out, 0, rows * len * sizeof(float));
 }
 
-/* BLOCKED: the units of one block, in order, for chains [begin, end). The
- * field of unit p + t is its bias, plus its sgemm field, plus the
- * within-block couplings times the changes of units p .. p + t - 1. */
-static void block_chains(void *context, size_t begin, size_t end)
+/*
+ * BLOCKED: the units of one block of one chain, in order. local[t] starts
+ * as the bias plus the sgemm field of unit p + t; when a unit changes, its
+ * within-block couplings times the change are added to the fields of the
+ * units after it, so each unit sees the current values of all others.
+ */
+static void block_chain(const struct sweep *s, const float *field,
+                        size_t p, size_t len, float *state, const float *u)
 {
-    const struct sweep *s = context;
     const ebm_bm *bm = s->bm;
-    size_t d = bm->n_visible, k = bm->n_hidden, n_all = d + k;
     bool visible_layer = s->layer == EBM_LAYER_VISIBLE;
-    size_t n = visible_layer ? d : k, p = s->block_begin;
-    size_t offset = visible_layer ? 0 : d;
+    size_t n = visible_layer ? bm->n_visible : bm->n_hidden;
     const float *bias = visible_layer ? bm->visible_bias : bm->hidden_bias;
     const float *lateral = ebm_bm_lateral(bm, s->layer);
+    float local[GIBBS_BLOCK];
 
-    for (size_t c = begin; c < end; c++) {
-        float *state = visible_layer ? s->visible + c * d
-                                     : s->hidden + c * k;
-        const float *u = s->uniform + c * n_all + offset;
-        const float *field = s->field + c * s->field_stride;
-        float change[GIBBS_BLOCK];
+    for (size_t t = 0; t < len; t++)
+        local[t] = bias[p + t] + field[t];
+    for (size_t t = 0; t < len; t++) {
+        size_t i = p + t;
+        float old = state[i], value;
 
-        for (size_t t = 0; t < s->block_length; t++) {
-            size_t i = p + t;
-            float f = bias[i] + field[t], old = state[i];
+        if (visible_layer && s->clamp != NULL && s->clamp[i])
+            continue;
+        value = draw(local[t], s->inverse_temperature, u[i]);
+        if (value == old)
+            continue;
+        state[i] = value;
+        if (lateral != NULL) {
+            const float *row = lateral + i * n + p;
+            float change = value - old;
 
-            if (lateral != NULL)
-                for (size_t r = 0; r < t; r++)
-                    f += lateral[(p + r) * n + i] * change[r];
-            if (visible_layer && s->clamp != NULL && s->clamp[i]) {
-                change[t] = 0.0f;
-                continue;
+            for (size_t r = t + 1; r < len; r++)
+                local[r] += row[r] * change;
+        }
+    }
+}
+
+/* BLOCKED: a whole sweep of chains [begin, end), which form one group of
+ * fixed size, so that the sgemm shapes do not depend on the thread count. */
+static void blocked_group(void *context, size_t begin, size_t end)
+{
+    const struct sweep *s0 = context;
+    struct sweep s = *s0;
+    const ebm_bm *bm = s.bm;
+    size_t d = bm->n_visible, k = bm->n_hidden, n_all = d + k;
+    size_t rows = end - begin;
+
+    for (int layer = 0; layer < 2; layer++) {
+        size_t n = layer == EBM_LAYER_VISIBLE ? d : k;
+        size_t offset = layer == EBM_LAYER_VISIBLE ? 0 : d;
+
+        s.layer = layer;
+        for (size_t p = 0; p < n; p += GIBBS_BLOCK) {
+            size_t len = ebm_min_size(GIBBS_BLOCK, n - p);
+            float *field = s0->workspace + begin * len;
+
+            block_fields(bm, layer, p, len, s.visible + begin * d,
+                         k > 0 ? s.hidden + begin * k : NULL, rows, field);
+            for (size_t c = begin; c < end; c++) {
+                float *state = layer == EBM_LAYER_VISIBLE
+                                   ? s.visible + c * d
+                                   : s.hidden + c * k;
+
+                block_chain(&s, field + (c - begin) * len, p, len, state,
+                            s.logit + c * n_all + offset);
             }
-            state[i] = draw(f, s->inverse_temperature, u[i]);
-            change[t] = state[i] - old;
         }
     }
 }
 
 static void sweep_blocked(struct sweep *s, size_t chains, float *field)
 {
-    const ebm_bm *bm = s->bm;
-
-    for (int layer = 0; layer < 2; layer++) {
-        size_t n = layer == EBM_LAYER_VISIBLE ? bm->n_visible
-                                              : bm->n_hidden;
-
-        s->layer = layer;
-        for (size_t p = 0; p < n; p += GIBBS_BLOCK) {
-            size_t len = ebm_min_size(GIBBS_BLOCK, n - p);
-
-            block_fields(bm, layer, p, len, s->visible, s->hidden, chains,
-                         field);
-            s->block_begin = p;
-            s->block_length = len;
-            s->field = field;
-            s->field_stride = len;
-            ebm_parallel_for(chains, CHAIN_GRAIN, block_chains, s);
-        }
-    }
+    s->workspace = field;
+    ebm_parallel_for(chains, BLOCKED_GROUP, blocked_group, s);
 }
 
 /* COLORED: the units of one layer, colour class by colour class, for
@@ -275,7 +328,7 @@ static void colored_chains(void *context, size_t begin, size_t end)
     for (size_t c = begin; c < end; c++) {
         float *state = visible_layer ? s->visible + c * d
                                      : s->hidden + c * k;
-        const float *u = s->uniform + c * n_all + offset;
+        const float *u = s->logit + c * n_all + offset;
         const float *field = s->field + c * s->field_stride;
 
         for (size_t t = 0; t < n; t++) {
@@ -326,8 +379,8 @@ static void fill_uniforms(void *context, size_t begin, size_t end)
 {
     const struct uniform_fill *f = context;
 
-    ebm_rng_fill_uniform(f->seed, f->stream, begin, end - begin,
-                         f->out + begin);
+    ebm_bm_fill_logits(f->seed, f->stream, begin, end - begin,
+                       f->out + begin);
 }
 
 static ebm_status check_gibbs_args(const ebm_bm *bm, const float *visible,
@@ -415,7 +468,7 @@ ebm_status ebm_bm_gibbs(const ebm_bm *bm, float *visible, float *hidden,
                        .hidden = hidden,
                        .inverse_temperature = 1.0f / temperature,
                        .clamp = clamp,
-                       .uniform = uniform,
+                       .logit = uniform,
                        .order = order,
                        .order_length = n};
     fill = (struct uniform_fill){.seed = rng->seed, .out = uniform};

@@ -47,17 +47,22 @@ static inline const float *ebm_bm_lateral(const ebm_bm *bm, int layer)
                                       : bm->hidden_couplings;
 }
 
+/* out[i] = logit(u) = log(u / (1 - u)) of the uniform u of (seed, stream,
+ * first + i), for i < count: what the samplers compare fields with. */
+void ebm_bm_fill_logits(uint64_t seed, uint64_t stream, uint64_t first,
+                        size_t count, float *out);
+
 /*
  * One sweep of the one-unit-at-a-time sampler over the units of `order`
  * (indices into the joint state: visible i is i, hidden j is D + j), for
- * chains [0, chains): unit i of chain c becomes (uniform[c * (D + K) + i]
- * < sigmoid(field / T)), unless it is a clamped visible unit. The
+ * chains [0, chains): unit i of chain c becomes 1 when logit[c * (D + K) +
+ * i] < field / T, else 0, unless it is a clamped visible unit. The
  * reference for every other scheme, and the SITE sampler with the natural
  * order. For tests through ebm_internal.
  */
 void ebm_bm_sweep_site(const ebm_bm *bm, const size_t *order,
                        size_t order_length, float *visible, float *hidden,
                        size_t chains, float inverse_temperature,
-                       const unsigned char *clamp, const float *uniform);
+                       const unsigned char *clamp, const float *logit);
 
 #endif /* EBM_BM_INTERNAL_H */

@@ -111,7 +111,7 @@ const char *ebm_blas_info(void)
  * sgemm also changes the last bits of some products with the thread count
  * (OpenBLAS 0.3.21 at 100 x 500 x 784; bench/openblas_bits.c measures
  * it). Checked at every product, in case the application changed it. */
-static void configure_blas(void)
+void ebm_configure_blas(void)
 {
     if (openblas_get_num_threads() != 1)
         openblas_set_num_threads(1);
@@ -222,7 +222,7 @@ void ebm_gemm(bool transpose_a, bool transpose_b, size_t m, size_t n,
 
     if (m == 0 || n == 0)
         return;
-    configure_blas();
+    ebm_configure_blas();
     ebm_pool_run(threads, (size_t)pieces, run_piece_task, &job);
 }
 
@@ -248,4 +248,24 @@ void ebm_parallel_for(size_t count, size_t grain, ebm_range_fn body,
 
     ebm_pool_run(ebm_thread_count(), (count + grain - 1) / grain,
                  run_range_task, &job);
+}
+
+void ebm_gemm_serial(bool transpose_a, bool transpose_b, size_t m, size_t n,
+                     size_t k, float alpha, const float *a, size_t lda,
+                     const float *b, size_t ldb, float beta, float *c,
+                     size_t ldc)
+{
+    ebm_configure_blas();
+    if (m == 0 || n == 0)
+        return;
+    if (k == 0) {
+        for (size_t r = 0; r < m; r++)
+            for (size_t col = 0; col < n; col++)
+                c[r * ldc + col] =
+                    beta == 0.0f ? 0.0f : beta * c[r * ldc + col];
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
+                transpose_b ? CblasTrans : CblasNoTrans, (int)m, (int)n,
+                (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }

@@ -28,6 +28,18 @@ void ebm_gemm(bool transpose_a, bool transpose_b, size_t m, size_t n,
               const float *b, size_t ldb, float beta, float *c, size_t ldc,
               ebm_block_fn epilogue, void *context);
 
+/* As ebm_gemm without an epilogue, as one single-threaded sgemm on the
+ * calling thread, for callers that already divide the work among threads
+ * in pieces fixed independently of the thread count. */
+void ebm_gemm_serial(bool transpose_a, bool transpose_b, size_t m, size_t n,
+                     size_t k, float alpha, const float *a, size_t lda,
+                     const float *b, size_t ldb, float beta, float *c,
+                     size_t ldc);
+
+/* Keeps OpenBLAS single-threaded (see parallel.c); call before using CBLAS
+ * directly. */
+void ebm_configure_blas(void);
+
 /* Work on items [begin, end) of a range. */
 typedef void (*ebm_range_fn)(void *context, size_t begin, size_t end);
 

@@ -582,7 +582,7 @@ START_TEST(blocked_equals_site_bitwise)
             EBM_BM_HIDDEN_HIDDEN,
         EBM_BM_VISIBLE_VISIBLE, EBM_BM_VISIBLE_HIDDEN,
         EBM_BM_VISIBLE_HIDDEN | EBM_BM_HIDDEN_HIDDEN};
-    const size_t chains = 13;
+    const size_t chains = 113;
     const unsigned sweeps = 3;
 
     for (size_t m = 0; m < 4; m++) {
@@ -617,6 +617,9 @@ START_TEST(blocked_equals_site_bitwise)
                                           sweeps, 0.75f, c,
                                           EBM_SAMPLER_SITE, &rng_site),
                              EBM_OK);
+            /* BLOCKED on one thread here, on two in the next call below:
+             * the thread count must not change the states. */
+            ck_assert_int_eq(ebm_set_threads(1 + clamped), EBM_OK);
             ck_assert_int_eq(ebm_bm_gibbs(t.bm, v1, k ? h1 : NULL, chains,
                                           sweeps, 0.75f, c,
                                           EBM_SAMPLER_BLOCKED,
@@ -706,7 +709,7 @@ START_TEST(colored_equals_site_in_color_order)
         memcpy(hs, h0, chains * k * sizeof(float));
         ebm_rng_init(&rng, 91);
         for (unsigned sweep = 0; sweep < 3; sweep++) {
-            ebm_rng_fill_uniform(91, sweep, 0, chains * (d + k), u);
+            ebm_bm_fill_logits(91, sweep, 0, chains * (d + k), u);
             ebm_bm_sweep_site(t.bm, order, d + k, vs, hs, chains,
                               1.0f / 1.5f, NULL, u);
         }
