@@ -288,7 +288,9 @@ static void blocked_group(void *context, size_t begin, size_t end)
         s.layer = layer;
         for (size_t p = 0; p < n; p += GIBBS_BLOCK) {
             size_t len = ebm_min_size(GIBBS_BLOCK, n - p);
-            float *field = s0->workspace + begin * len;
+            /* Each group owns rows [begin, end) of GIBBS_BLOCK floats,
+             * whatever block the other groups are at. */
+            float *field = s0->workspace + begin * GIBBS_BLOCK;
 
             block_fields(bm, layer, p, len, s.visible + begin * d,
                          k > 0 ? s.hidden + begin * k : NULL, rows, field);
@@ -447,7 +449,8 @@ ebm_status ebm_bm_gibbs(const ebm_bm *bm, float *visible, float *hidden,
                       ? EBM_SAMPLER_COLORED
                       : EBM_SAMPLER_BLOCKED;
     uniform = ebm_alloc_floats(chains * n);
-    field = ebm_alloc_floats(chains * ebm_max_size(d, k));
+    field = ebm_alloc_floats(chains *
+                             ebm_max_size(ebm_max_size(d, k), GIBBS_BLOCK));
     if (sampler == EBM_SAMPLER_SITE)
         order = malloc(n * sizeof(*order));
     if (uniform == NULL || field == NULL ||
