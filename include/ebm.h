@@ -1135,6 +1135,25 @@ EBM_API ebm_status ebm_bm_trainer_fit(ebm_bm_trainer *trainer, ebm_bm *bm,
                                       ebm_bm_epoch_callback callback,
                                       void *user_data);
 
+/*
+ * Saves bm as an .npz archive (written to a temporary file and renamed, as
+ * ebm_rbm_save): format_version, visible_bias (D), hidden_bias (K), and
+ * those of W (D x K), V (D x D), U (K x K) that the model has, float32;
+ * a mask as V_mask or U_mask, float32 0 and 1 of V's or U's shape.
+ * Errors: EBM_ERR_NULL, EBM_ERR_NONFINITE, EBM_ERR_IO, EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_bm_save(const ebm_bm *bm, const char *path);
+
+/*
+ * Loads a model saved by ebm_bm_save, or an RBM file (a BM with W only),
+ * validating the whole file first as ebm_rbm_load does. Errors: those of
+ * ebm_rbm_load, EBM_ERR_FORMAT also for a mask without its couplings, and
+ * EBM_ERR_DOMAIN for V or U not symmetric, with a nonzero diagonal or
+ * nonzero outside its mask, or a mask that is not 0/1, symmetric, with a
+ * zero diagonal.
+ */
+EBM_API ebm_status ebm_bm_load(const char *path, ebm_bm **out);
+
 #ifdef __cplusplus
 }
 #endif

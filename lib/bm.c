@@ -363,7 +363,7 @@ ebm_status ebm_bm_set_hidden_bias(ebm_bm *bm, const float *bias)
 
 /* Fails unless couplings (n x n) is symmetric, zero on the diagonal and
  * zero wherever mask (if any) is zero. */
-static ebm_status check_lateral(const float *couplings, size_t n,
+ebm_status ebm_bm_check_lateral(const float *couplings, size_t n,
                                 const unsigned char *mask, const char *name)
 {
     for (size_t i = 0; i < n; i++) {
@@ -412,7 +412,7 @@ static ebm_status set_lateral(ebm_bm *bm, int layer, const float *source)
                         layer_name[layer], name);
     status = ebm_check_finite(source, n, n, name);
     if (status == EBM_OK)
-        status = check_lateral(source, n, bm->graph[layer].mask, name);
+        status = ebm_bm_check_lateral(source, n, bm->graph[layer].mask, name);
     if (status != EBM_OK)
         return status;
     memcpy(target, source, n * n * sizeof(float));

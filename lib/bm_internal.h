@@ -47,6 +47,11 @@ static inline const float *ebm_bm_lateral(const ebm_bm *bm, int layer)
                                       : bm->hidden_couplings;
 }
 
+/* Fails with EBM_ERR_DOMAIN unless couplings (n x n) is symmetric, zero on
+ * the diagonal and zero wherever mask (if not NULL) is zero. */
+ebm_status ebm_bm_check_lateral(const float *couplings, size_t n,
+                                const unsigned char *mask, const char *name);
+
 /* out[i] = logit(u) = log(u / (1 - u)) of the uniform u of (seed, stream,
  * first + i), for i < count: what the samplers compare fields with. */
 void ebm_bm_fill_logits(uint64_t seed, uint64_t stream, uint64_t first,

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "model_io.h"
 #include "npy.h"
 #include "rbm_internal.h"
 #include "zip.h"
@@ -37,9 +38,7 @@ static char *make_label(const char *path, const char *entry)
     return label;
 }
 
-/* Prefixes the current detail message with path, for errors reported by
- * functions that do not know the file name. */
-static ebm_status fail_in_file(ebm_status status, const char *path)
+ebm_status ebm_model_fail_in_file(ebm_status status, const char *path)
 {
     char detail[DETAIL_COPY_SIZE];
 
@@ -51,39 +50,23 @@ static ebm_status fail_in_file(ebm_status status, const char *path)
 /* Saving                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* One array of the archive. */
-struct model_array {
-    const char *entry;
-    char kind;
-    size_t item_size;
-    size_t ndim;
-    size_t shape[EBM_NPY_MAX_DIMS];
-    const void *data;
-};
-
-static ebm_status write_model(int fd, const char *path, const ebm_rbm *rbm)
+/* Writes format_version and then the arrays as one .npz archive. */
+static ebm_status write_arrays(int fd, const char *path,
+                               const struct ebm_model_array *given,
+                               size_t count_given)
 {
     static const int32_t version = MODEL_FORMAT_VERSION;
-    size_t n_visible = 0, n_hidden = 0;
     ebm_zip_writer *zip = NULL;
-    struct model_array arrays[4];
-    ebm_status status = ebm_rbm_shape(rbm, &n_visible, &n_hidden);
+    struct ebm_model_array arrays[EBM_MODEL_MAX_ARRAYS + 1];
+    size_t n_arrays = count_given + 1;
+    ebm_status status;
 
-    if (status != EBM_OK)
-        return status;
-    arrays[0] = (struct model_array){"format_version.npy", 'i',
-                                     sizeof(int32_t), 0, {0, 0}, &version};
-    arrays[1] = (struct model_array){"W.npy", 'f', sizeof(float), 2,
-                                     {n_visible, n_hidden},
-                                     ebm_rbm_weights(rbm)};
-    arrays[2] = (struct model_array){"visible_bias.npy", 'f', sizeof(float),
-                                     1, {n_visible, 0},
-                                     ebm_rbm_visible_bias(rbm)};
-    arrays[3] = (struct model_array){"hidden_bias.npy", 'f', sizeof(float),
-                                     1, {n_hidden, 0},
-                                     ebm_rbm_hidden_bias(rbm)};
+    arrays[0] = (struct ebm_model_array){"format_version.npy", 'i',
+                                         sizeof(int32_t), 0, {0, 0},
+                                         &version};
+    memcpy(arrays + 1, given, count_given * sizeof(*given));
     status = ebm_zip_writer_create(fd, path, &zip);
-    for (size_t i = 0; i < 4 && status == EBM_OK; i++) {
+    for (size_t i = 0; i < n_arrays && status == EBM_OK; i++) {
         unsigned char header[EBM_NPY_HEADER_CAPACITY];
         size_t header_size = 0, count = 1, data_size = 0;
         ebm_zip_part parts[2];
@@ -205,9 +188,9 @@ static ebm_status sync_directory(const char *path, const char *directory)
 /* Fails with EBM_ERR_NONFINITE naming the first NaN or infinity among
  * the count values of entry, a matrix of cols columns when ndim is 2, so
  * that no file is written that ebm_rbm_load would reject. */
-static ebm_status check_finite_entry(const char *path, const char *entry,
-                                     const float *values, size_t count,
-                                     size_t ndim, size_t cols)
+ebm_status ebm_model_check_finite(const char *path, const char *entry,
+                                  const float *values, size_t count,
+                                  size_t ndim, size_t cols)
 {
     for (size_t i = 0; i < count; i++) {
         if (fabsf(values[i]) <= FLT_MAX)
@@ -233,14 +216,14 @@ static ebm_status check_parameters_finite(const ebm_rbm *rbm,
     ebm_status status = ebm_rbm_shape(rbm, &n_visible, &n_hidden);
 
     if (status == EBM_OK)
-        status = check_finite_entry(path, "W.npy", ebm_rbm_weights(rbm),
+        status = ebm_model_check_finite(path, "W.npy", ebm_rbm_weights(rbm),
                                     n_visible * n_hidden, 2, n_hidden);
     if (status == EBM_OK)
-        status = check_finite_entry(path, "visible_bias.npy",
+        status = ebm_model_check_finite(path, "visible_bias.npy",
                                     ebm_rbm_visible_bias(rbm), n_visible, 1,
                                     n_visible);
     if (status == EBM_OK)
-        status = check_finite_entry(path, "hidden_bias.npy",
+        status = ebm_model_check_finite(path, "hidden_bias.npy",
                                     ebm_rbm_hidden_bias(rbm), n_hidden, 1,
                                     n_hidden);
     return status;
@@ -248,17 +231,37 @@ static ebm_status check_parameters_finite(const ebm_rbm *rbm,
 
 ebm_status ebm_rbm_save(const ebm_rbm *rbm, const char *path)
 {
-    char *temp = NULL, *directory = NULL;
-    mode_t mode;
-    int fd;
+    struct ebm_model_array arrays[3];
     ebm_status status = ebm_check_pointer(rbm, "rbm");
 
     if (status == EBM_OK)
         status = ebm_check_pointer(path, "path");
     if (status == EBM_OK)
         status = check_parameters_finite(rbm, path);
-    if (status == EBM_OK)
-        status = make_temp_names(path, &temp, &directory);
+    if (status != EBM_OK)
+        return status;
+    arrays[0] = (struct ebm_model_array){"W.npy", 'f', sizeof(float), 2,
+                                         {rbm->n_visible, rbm->n_hidden},
+                                         rbm->weights};
+    arrays[1] = (struct ebm_model_array){"visible_bias.npy", 'f',
+                                         sizeof(float), 1,
+                                         {rbm->n_visible, 0},
+                                         rbm->visible_bias};
+    arrays[2] = (struct ebm_model_array){"hidden_bias.npy", 'f',
+                                         sizeof(float), 1,
+                                         {rbm->n_hidden, 0},
+                                         rbm->hidden_bias};
+    return ebm_model_save(path, arrays, 3);
+}
+
+ebm_status ebm_model_save(const char *path,
+                          const struct ebm_model_array *arrays, size_t count)
+{
+    char *temp = NULL, *directory = NULL;
+    mode_t mode;
+    int fd;
+    ebm_status status = make_temp_names(path, &temp, &directory);
+
     if (status != EBM_OK)
         return status;
     mode = new_file_mode(path);
@@ -271,7 +274,7 @@ ebm_status ebm_rbm_save(const ebm_rbm *rbm, const char *path)
         free(directory);
         return status;
     }
-    status = write_model(fd, path, rbm);
+    status = write_arrays(fd, path, arrays, count);
     if (status == EBM_OK && fchmod(fd, mode) != 0)
         status = ebm_fail(EBM_ERR_IO, "%s: cannot set the mode of %s: %s",
                           path, temp, strerror(errno));
@@ -382,7 +385,7 @@ static ebm_status open_npy(ebm_zip_reader *zip, const char *label,
 /* Checks format_version, which means 1 when absent. Any other value is
  * rejected before the arrays are read, because another version may lay
  * them out differently. */
-static ebm_status check_format_version(ebm_zip_reader *zip, const char *path)
+ebm_status ebm_model_check_version(ebm_zip_reader *zip, const char *path)
 {
     static const char entry[] = "format_version.npy";
     unsigned char data[8];
@@ -434,6 +437,14 @@ static ebm_status check_entries_present(const ebm_zip_reader *zip,
                             "%s: the archive has no entry %s; a model file "
                             "needs W, visible_bias and hidden_bias",
                             path, required[i]);
+    /* Lateral couplings make a general BM, which an RBM cannot hold. */
+    if (ebm_zip_reader_contains(zip, "V.npy") ||
+        ebm_zip_reader_contains(zip, "U.npy"))
+        return ebm_fail(EBM_ERR_FORMAT,
+                        "%s: the file is a general Boltzmann machine with "
+                        "lateral couplings V or U; load it with "
+                        "ebm_bm_load",
+                        path);
     return EBM_OK;
 }
 
@@ -483,12 +494,6 @@ static bool same_array(const ebm_npy_array *a, const ebm_npy_array *b)
            a->data_offset == b->data_offset;
 }
 
-/* One parameter array of a model file. */
-struct parameter {
-    const char *entry; /* e.g. "W.npy" */
-    size_t ndim;       /* 2 for W, 1 for the biases */
-    ebm_npy_array array;
-};
 
 /*
  * Reads parameter p in one of two passes. With values NULL it parses the
@@ -498,8 +503,9 @@ struct parameter {
  * and converts the data into values (p->array.count floats), checking them
  * as in the first pass.
  */
-static ebm_status read_parameter(ebm_zip_reader *zip, const char *path,
-                                 struct parameter *p, float *values)
+ebm_status ebm_model_read_parameter(ebm_zip_reader *zip, const char *path,
+                                   struct ebm_model_parameter *p,
+                                   float *values)
 {
     ebm_zip_stream *stream = NULL;
     ebm_npy_array array;
@@ -544,19 +550,19 @@ static ebm_status read_parameter(ebm_zip_reader *zip, const char *path,
 static ebm_status read_model(ebm_zip_reader *zip, const char *path,
                              ebm_rbm **out)
 {
-    struct parameter params[3] = {
+    struct ebm_model_parameter params[3] = {
         {.entry = "W.npy", .ndim = 2},
         {.entry = "visible_bias.npy", .ndim = 1},
         {.entry = "hidden_bias.npy", .ndim = 1},
     };
     size_t n_visible, n_hidden;
     ebm_rbm *rbm = NULL;
-    ebm_status status = check_format_version(zip, path);
+    ebm_status status = ebm_model_check_version(zip, path);
 
     if (status == EBM_OK)
         status = check_entries_present(zip, path);
     for (size_t i = 0; i < 3 && status == EBM_OK; i++)
-        status = read_parameter(zip, path, &params[i], NULL);
+        status = ebm_model_read_parameter(zip, path, &params[i], NULL);
     if (status != EBM_OK)
         return status;
     n_visible = params[0].array.shape[0];
@@ -574,12 +580,12 @@ static ebm_status read_model(ebm_zip_reader *zip, const char *path,
 
     status = ebm_rbm_create(n_visible, n_hidden, &rbm);
     if (status != EBM_OK)
-        return fail_in_file(status, path);
-    status = read_parameter(zip, path, &params[0], rbm->weights);
+        return ebm_model_fail_in_file(status, path);
+    status = ebm_model_read_parameter(zip, path, &params[0], rbm->weights);
     if (status == EBM_OK)
-        status = read_parameter(zip, path, &params[1], rbm->visible_bias);
+        status = ebm_model_read_parameter(zip, path, &params[1], rbm->visible_bias);
     if (status == EBM_OK)
-        status = read_parameter(zip, path, &params[2], rbm->hidden_bias);
+        status = ebm_model_read_parameter(zip, path, &params[2], rbm->hidden_bias);
     if (status != EBM_OK) {
         ebm_rbm_destroy(rbm);
         return status;

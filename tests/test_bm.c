@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bm_internal.h"
 #include "ebm.h"
@@ -1385,6 +1386,158 @@ START_TEST(trainer_improves_loglik)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* Files                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* A file name in the build directory's temporary space. */
+static void temp_path(char *out, size_t size, const char *name)
+{
+    const char *dir = getenv("TMPDIR");
+
+    snprintf(out, size, "%s/ebm-test-bm-%ld-%s", dir ? dir : "/tmp",
+             (long)getpid(), name);
+}
+
+static void check_same_bm(const ebm_bm *a, const ebm_bm *b)
+{
+    ck_assert_uint_eq(a->n_visible, b->n_visible);
+    ck_assert_uint_eq(a->n_hidden, b->n_hidden);
+    ck_assert_uint_eq(a->couplings, b->couplings);
+    ck_assert(memcmp(a->params, b->params,
+                     ebm_bm_param_count(a) * sizeof(float)) == 0);
+    for (int layer = 0; layer < 2; layer++) {
+        size_t n = layer == 0 ? a->n_visible : a->n_hidden;
+        ck_assert_uint_eq(a->graph[layer].n_colors, b->graph[layer].n_colors);
+        ck_assert((a->graph[layer].mask == NULL) ==
+                  (b->graph[layer].mask == NULL));
+        if (a->graph[layer].mask != NULL)
+            ck_assert(memcmp(a->graph[layer].mask, b->graph[layer].mask,
+                             n * n) == 0);
+    }
+}
+
+/* Save and load give back the same bits, masks included, for a model with
+ * every block and a lattice mask on V, and for a fully visible one. */
+START_TEST(save_load_round_trip)
+{
+    char path[256];
+    test_bm t;
+    ebm_bm *loaded = NULL, *visible_only;
+    unsigned char mask[36] = {0};
+
+    temp_path(path, sizeof path, "round.npz");
+    for (size_t r = 0; r < 2; r++)
+        for (size_t c = 0; c < 3; c++) {
+            size_t i = r * 3 + c;
+            if (c + 1 < 3)
+                mask[i * 6 + i + 1] = mask[(i + 1) * 6 + i] = 1;
+            if (r + 1 < 2)
+                mask[i * 6 + i + 3] = mask[(i + 3) * 6 + i] = 1;
+        }
+    test_bm_random(&t, 6, 3, ALL_COUPLINGS, 2.0, false, mask, 5600);
+    ck_assert_int_eq(ebm_bm_save(t.bm, path), EBM_OK);
+    ck_assert_int_eq(ebm_bm_load(path, &loaded), EBM_OK);
+    check_same_bm(t.bm, loaded);
+    ebm_bm_destroy(loaded);
+
+    /* An RBM cannot hold V or U. */
+    ebm_rbm *rbm = NULL;
+    ck_assert_int_eq(ebm_rbm_load(path, &rbm), EBM_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(ebm_last_error(), "ebm_bm_load"));
+
+    test_bm_random(&t, 7, 0, EBM_BM_VISIBLE_VISIBLE, 1.0, false, NULL,
+                   5601);
+    ck_assert_int_eq(ebm_bm_clone(t.bm, &visible_only), EBM_OK);
+    ck_assert_int_eq(ebm_bm_save(visible_only, path), EBM_OK);
+    ck_assert_int_eq(ebm_bm_load(path, &loaded), EBM_OK);
+    check_same_bm(visible_only, loaded);
+    ebm_bm_destroy(loaded);
+    ebm_bm_destroy(visible_only);
+    test_bm_free(&t);
+    remove(path);
+}
+END_TEST
+
+/* An RBM file loads as a BM with W only, with the same energies. */
+START_TEST(rbm_file_loads_as_bm)
+{
+    char path[256];
+    ebm_rbm *rbm;
+    ebm_bm *bm = NULL;
+    float w[12], a[4], b[3];
+    uint64_t state = 5700;
+
+    temp_path(path, sizeof path, "rbm.npz");
+    for (size_t i = 0; i < 12; i++)
+        w[i] = (float)uniform01(&state);
+    for (size_t i = 0; i < 4; i++)
+        a[i] = (float)uniform01(&state);
+    for (size_t i = 0; i < 3; i++)
+        b[i] = (float)uniform01(&state);
+    ck_assert_int_eq(ebm_rbm_create(4, 3, &rbm), EBM_OK);
+    ck_assert_int_eq(ebm_rbm_set_weights(rbm, w), EBM_OK);
+    ck_assert_int_eq(ebm_rbm_set_visible_bias(rbm, a), EBM_OK);
+    ck_assert_int_eq(ebm_rbm_set_hidden_bias(rbm, b), EBM_OK);
+    ck_assert_int_eq(ebm_rbm_save(rbm, path), EBM_OK);
+    ck_assert_int_eq(ebm_bm_load(path, &bm), EBM_OK);
+    ck_assert_uint_eq(bm->couplings, EBM_BM_VISIBLE_HIDDEN);
+    ck_assert(memcmp(bm->weights, w, sizeof w) == 0);
+    ck_assert(memcmp(bm->visible_bias, a, sizeof a) == 0);
+    ck_assert(memcmp(bm->hidden_bias, b, sizeof b) == 0);
+    ebm_bm_destroy(bm);
+    ebm_rbm_destroy(rbm);
+    remove(path);
+}
+END_TEST
+
+/* Files whose couplings break the model's rules are rejected on load, and
+ * non-finite parameters are not saved. The broken files are written by
+ * saving a model whose arrays were changed behind the setters' back. */
+START_TEST(load_rejects_bad_couplings)
+{
+    char path[256];
+    test_bm t;
+    ebm_bm *bm = (ebm_bm *)0x1;
+    unsigned char mask[16] = {0, 1, 0, 0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 0, 1, 0};
+
+    temp_path(path, sizeof path, "bad.npz");
+    test_bm_random(&t, 4, 2, ALL_COUPLINGS, 1.0, false, mask, 5800);
+
+    float saved = t.bm->visible_couplings[1];
+    t.bm->visible_couplings[1] += 1.0f; /* V[0][1] != V[1][0] */
+    ck_assert_int_eq(ebm_bm_save(t.bm, path), EBM_OK);
+    ck_assert_int_eq(ebm_bm_load(path, &bm), EBM_ERR_DOMAIN);
+    ck_assert_ptr_nonnull(strstr(ebm_last_error(), path));
+    ck_assert_ptr_eq(bm, (ebm_bm *)0x1);
+    t.bm->visible_couplings[1] = saved;
+
+    t.bm->visible_couplings[2] = t.bm->visible_couplings[8] = 0.5f;
+    ck_assert_int_eq(ebm_bm_save(t.bm, path), EBM_OK);
+    ck_assert_int_eq(ebm_bm_load(path, &bm), EBM_ERR_DOMAIN);
+    t.bm->visible_couplings[2] = t.bm->visible_couplings[8] = 0.0f;
+
+    t.bm->hidden_couplings[0] = 1.0f; /* diagonal of U */
+    ck_assert_int_eq(ebm_bm_save(t.bm, path), EBM_OK);
+    ck_assert_int_eq(ebm_bm_load(path, &bm), EBM_ERR_DOMAIN);
+    t.bm->hidden_couplings[0] = 0.0f;
+
+    t.bm->weights[3] = NAN;
+    ck_assert_int_eq(ebm_bm_save(t.bm, path), EBM_ERR_NONFINITE);
+    t.bm->weights[3] = 0.0f;
+
+    ck_assert_int_eq(ebm_bm_save(t.bm, path), EBM_OK);
+    ck_assert_int_eq(ebm_bm_load(path, &bm), EBM_OK);
+    ebm_bm_destroy(bm);
+    bm = (ebm_bm *)0x1;
+    ck_assert_int_eq(ebm_bm_load("/nonexistent/dir/x.npz", &bm),
+                     EBM_ERR_IO);
+    ck_assert_int_eq(ebm_bm_load(NULL, &bm), EBM_ERR_NULL);
+    test_bm_free(&t);
+    remove(path);
+}
+END_TEST
+
 static Suite *bm_suite(void)
 {
     Suite *suite = suite_create("bm");
@@ -1392,6 +1545,7 @@ static Suite *bm_suite(void)
     TCase *exact = tcase_create("exact");
     TCase *gibbs = tcase_create("gibbs");
     TCase *learning = tcase_create("learning");
+    TCase *files = tcase_create("files");
 
     tcase_add_test(models, create_and_shape);
     tcase_add_test(models, setters_reject_bad_couplings);
@@ -1413,7 +1567,11 @@ static Suite *bm_suite(void)
     tcase_add_test(learning, fully_visible_recovers_couplings);
     tcase_add_test(learning, trainer_improves_loglik);
     suite_add_tcase(suite, gibbs);
+    tcase_add_test(files, save_load_round_trip);
+    tcase_add_test(files, rbm_file_loads_as_bm);
+    tcase_add_test(files, load_rejects_bad_couplings);
     suite_add_tcase(suite, learning);
+    suite_add_tcase(suite, files);
     return suite;
 }
 
