@@ -1154,6 +1154,40 @@ EBM_API ebm_status ebm_bm_save(const ebm_bm *bm, const char *path);
  */
 EBM_API ebm_status ebm_bm_load(const char *path, ebm_bm **out);
 
+/*
+ * Estimates log Z(T = 1) of a BM by annealed importance sampling over the
+ * joint states (v, h), with the settings of ebm_ais_config (chains, betas
+ * or schedule, base_data, seed, progress, log_weights). The base model has
+ * independent units: visible biases a_A from base_data as for ebm_rbm_ais
+ * (or 0), hidden biases 0, so log Z_A = sum_i softplus(a_A,i) + K log 2.
+ * The intermediate models are -E_beta(s) = a_A.v + beta (-E(s) - a_A.v),
+ * and the transition at each inverse temperature after the first is one
+ * sweep of ebm_bm_gibbs (AUTO scheme). Cost per inverse temperature:
+ * about two sweeps (the sweep and the energies of the chains). The result
+ * means what it means for ebm_rbm_ais, and log_z tends to fall below
+ * log Z. Random streams: 0 and 1 of config->seed for the base samples,
+ * then one per sweep. Errors: as ebm_rbm_ais, and EBM_ERR_ARGUMENT for a
+ * second inverse temperature below 1e-30.
+ */
+EBM_API ebm_status ebm_bm_ais(const ebm_bm *bm, const ebm_ais_config *config,
+                              ebm_ais_result *result);
+
+/*
+ * out[r] = a lower bound on log sum_h exp(-E(v_r, h)) at T = 1 from the
+ * mean-field probabilities mu of ebm_bm_mean_field (iterations, damping):
+ *
+ *   -E(v, 0) + (b + v W).mu + 1/2 mu'U mu + sum_j H(mu_j)
+ *
+ * with H the binary entropy, so that log p(v_r) >= out[r] - log Z. Exact
+ * for K = 0 (-E(v)). Errors: EBM_ERR_NULL, EBM_ERR_SIZE, EBM_ERR_OVERFLOW,
+ * EBM_ERR_NONFINITE, EBM_ERR_DOMAIN (rows not binary), EBM_ERR_ARGUMENT
+ * (damping outside [0, 1)), EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_bm_mean_field_bound(const ebm_bm *bm,
+                                           const float *visible, size_t rows,
+                                           unsigned iterations, float damping,
+                                           double *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ais_internal.h"
 #include "kernel.h"
 #include "parallel.h"
 #include "rbm_internal.h"
@@ -40,7 +41,7 @@ ebm_status ebm_ais_config_init(ebm_ais_config *config)
 
 /* Fills beta[0 .. n) with the default schedule scaled to n values, or an
  * even spacing of [0, 1] when n is too small for three segments. */
-static void default_schedule(double *beta, size_t n)
+void ebm_ais_default_schedule(double *beta, size_t n)
 {
     size_t first = (size_t)llround((double)n * SEGMENT_1 / DEFAULT_BETAS);
     size_t second = (size_t)llround((double)n * SEGMENT_2 / DEFAULT_BETAS);
@@ -446,6 +447,14 @@ static ebm_status check_config(const ebm_rbm *rbm,
         status = ebm_check_pointer(result, "result");
     if (status != EBM_OK)
         return status;
+    return ebm_ais_check_settings(config, rbm->n_visible);
+}
+
+ebm_status ebm_ais_check_settings(const ebm_ais_config *config,
+                                  size_t n_visible)
+{
+    ebm_status status = EBM_OK;
+
     if (config->chains == 0)
         return ebm_fail(EBM_ERR_ARGUMENT, "chains is 0; expected at least 1");
     if (config->betas < 2)
@@ -455,7 +464,7 @@ static ebm_status check_config(const ebm_rbm *rbm,
         if (config->base_rows == 0)
             return ebm_fail(EBM_ERR_SIZE, "base_data has 0 rows");
         status = ebm_check_batch(config->base_data, config->base_rows,
-                                 rbm->n_visible, "base_data");
+                                 n_visible, "base_data");
     }
     if (status == EBM_OK && config->schedule != NULL) {
         const double *beta = config->schedule;
@@ -492,10 +501,13 @@ static void free_run(struct ais_run *run)
  * ebm_rbm_initialize), or 0. */
 static void set_base_bias(struct ais_run *run, const ebm_ais_config *config)
 {
-    size_t d = run->rbm->n_visible;
+    ebm_ais_base_bias(config, run->rbm->n_visible, run->base_bias);
+}
 
+void ebm_ais_base_bias(const ebm_ais_config *config, size_t d, float *out)
+{
     for (size_t i = 0; i < d; i++)
-        run->base_bias[i] = 0.0f;
+        out[i] = 0.0f;
     if (config->base_data == NULL)
         return;
     for (size_t i = 0; i < d; i++) {
@@ -505,7 +517,7 @@ static void set_base_bias(struct ais_run *run, const ebm_ais_config *config)
             sum += config->base_data[r * d + i];
         p = sum / (double)config->base_rows;
         p = p < 0.001 ? 0.001 : (p > 0.999 ? 0.999 : p);
-        run->base_bias[i] = (float)log(p / (1.0 - p));
+        out[i] = (float)log(p / (1.0 - p));
     }
 }
 
@@ -545,7 +557,7 @@ static ebm_status start_run(const ebm_rbm *rbm, const ebm_ais_config *config,
         memcpy(run->beta, config->schedule,
                config->betas * sizeof(*run->beta));
     else
-        default_schedule(run->beta, config->betas);
+        ebm_ais_default_schedule(run->beta, config->betas);
     memset(run->zeros, 0, ebm_max_size(k, 1) * sizeof(float));
     set_base_bias(run, config);
     for (size_t i = 0; i < d; i++)
