@@ -1188,6 +1188,18 @@ EBM_API ebm_status ebm_bm_mean_field_bound(const ebm_bm *bm,
                                            unsigned iterations, float damping,
                                            double *out);
 
+/*
+ * The exact pseudo-log-likelihood of a fully visible BM (K = 0): for each
+ * binary row, sum_i log p(v_i | v_-i) = sum_i (v_i f_i - softplus(f_i))
+ * with f_i = a_i + V[i, :].v; per_row (may be NULL) receives the rows'
+ * values and *mean their mean. Errors: EBM_ERR_NULL, EBM_ERR_SIZE,
+ * EBM_ERR_OVERFLOW, EBM_ERR_NONFINITE, EBM_ERR_DOMAIN, EBM_ERR_UNSUPPORTED
+ * (K > 0), EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_bm_pseudo_loglik(const ebm_bm *bm,
+                                        const float *visible, size_t rows,
+                                        double *per_row, double *mean);
+
 #ifdef __cplusplus
 }
 #endif

@@ -326,3 +326,58 @@ done:
     free(self);
     return status;
 }
+
+ebm_status ebm_bm_pseudo_loglik(const ebm_bm *bm, const float *visible,
+                                size_t rows, double *per_row, double *mean)
+{
+    size_t d;
+    float *field;
+    double total = 0.0;
+    ebm_status status = ebm_check_pointer(bm, "bm");
+
+    if (status == EBM_OK)
+        status = ebm_check_pointer(mean, "mean");
+    if (status == EBM_OK)
+        status = ebm_check_batch(visible, rows, bm->n_visible, "visible");
+    if (status == EBM_OK)
+        status = ebm_check_binary(visible, rows, bm->n_visible, "visible");
+    if (status != EBM_OK)
+        return status;
+    if (bm->n_hidden > 0)
+        return ebm_fail(EBM_ERR_UNSUPPORTED,
+                        "the pseudo-log-likelihood of a BM with %zu hidden "
+                        "units needs sums over the hidden states; only "
+                        "fully visible BMs have it here",
+                        bm->n_hidden);
+    d = bm->n_visible;
+    field = ebm_alloc_floats(ebm_min_size(rows, DATA_BLOCK) * d);
+    if (field == NULL)
+        return ebm_fail(EBM_ERR_NOMEM, "cannot allocate %zu fields",
+                        ebm_min_size(rows, DATA_BLOCK) * d);
+    for (size_t first = 0; first < rows; first += DATA_BLOCK) {
+        size_t n = ebm_min_size(DATA_BLOCK, rows - first);
+        const float *v = visible + first * d;
+
+        for (size_t r = 0; r < n; r++)
+            memcpy(field + r * d, bm->visible_bias, d * sizeof(float));
+        if (bm->visible_couplings != NULL)
+            ebm_gemm(false, false, n, d, d, 1.0f, v, d,
+                     bm->visible_couplings, d, 1.0f, field, d, NULL, NULL);
+        for (size_t r = 0; r < n; r++) {
+            double sum = 0.0;
+
+            /* log p(v_i | v_-i) = v_i f_i - softplus(f_i). */
+            for (size_t i = 0; i < d; i++) {
+                float f = field[r * d + i];
+
+                sum += (double)v[r * d + i] * f - ebm_softplus(f);
+            }
+            if (per_row != NULL)
+                per_row[first + r] = sum;
+            total += sum;
+        }
+    }
+    ebm_free_floats(field);
+    *mean = total / (double)rows;
+    return EBM_OK;
+}

@@ -1634,6 +1634,44 @@ START_TEST(mean_field_bound_below_exact)
 }
 END_TEST
 
+/* The pseudo-log-likelihood of a fully visible BM against the reference's
+ * energies, log p(v_i | v_-i) = -log(1 + exp(E(v) - E(v with i flipped))),
+ * within 1e-5 (float fields); a BM with hidden units is rejected. */
+START_TEST(pseudo_loglik_fully_visible)
+{
+    test_bm t;
+    float visible[10 * 9];
+    double per_row[10], mean, s[64];
+    uint64_t state = 6100;
+
+    test_bm_random(&t, 9, 0, EBM_BM_VISIBLE_VISIBLE, 2.0, false, NULL, 6101);
+    random_states(&state, visible, 10 * 9);
+    ck_assert_int_eq(ebm_bm_pseudo_loglik(t.bm, visible, 10, per_row, &mean),
+                     EBM_OK);
+    double total = 0.0;
+    for (size_t r = 0; r < 10; r++) {
+        double expected = 0.0;
+        for (size_t i = 0; i < 9; i++)
+            s[i] = visible[r * 9 + i];
+        double e = ref_energy(&t, s);
+        for (size_t i = 0; i < 9; i++) {
+            s[i] = 1.0 - s[i];
+            expected -= log1p(exp(e - ref_energy(&t, s)));
+            s[i] = 1.0 - s[i];
+        }
+        ck_assert_double_eq_tol(per_row[r], expected, 1e-5);
+        total += expected;
+    }
+    ck_assert_double_eq_tol(mean, total / 10.0, 1e-5);
+    test_bm_free(&t);
+
+    test_bm_random(&t, 4, 2, ALL_COUPLINGS, 1.0, false, NULL, 6102);
+    ck_assert_int_eq(ebm_bm_pseudo_loglik(t.bm, visible, 1, NULL, &mean),
+                     EBM_ERR_UNSUPPORTED);
+    test_bm_free(&t);
+}
+END_TEST
+
 static Suite *bm_suite(void)
 {
     Suite *suite = suite_create("bm");
@@ -1670,6 +1708,7 @@ static Suite *bm_suite(void)
     suite_add_tcase(suite, learning);
     tcase_add_test(ais, ais_brackets_exact);
     tcase_add_test(ais, mean_field_bound_below_exact);
+    tcase_add_test(exact, pseudo_loglik_fully_visible);
     suite_add_tcase(suite, files);
     suite_add_tcase(suite, ais);
     return suite;
