@@ -20,7 +20,7 @@
 /*
  * out[c] = -E(v_c, h_c) for `chains` joint states, in double, with the
  * quadratic terms from sgemm: rows of X V, X W and H U dotted with X, H
- * and H. scratch holds chains x max(D, K) floats.
+ * and H. scratch has room for chains x max(D, K) floats.
  */
 static void negative_energies(const ebm_bm *bm, const float *v,
                               const float *h, size_t chains, float *scratch,
@@ -145,10 +145,10 @@ ebm_status ebm_bm_ais(const ebm_bm *bm, const ebm_ais_config *config,
 
     /*
      * -E_beta(s) = a_A.v + beta (-E(s) - a_A.v). The weight increment from
-     * beta_(j-1) to beta_j is (beta_j - beta_(j-1)) (-E(s) - a_A.v); the
+     * beta_(j-1) to beta_j is (beta_j - beta_(j-1)) (-E(s) - a_A.v). The
      * transition at beta_j is a sweep of the model with visible bias
-     * a + (1 - beta) / beta a_A at temperature 1 / beta, whose fields over
-     * T are exactly those of the intermediate model.
+     * a + (1 - beta) / beta a_A at temperature 1 / beta. Its fields divided
+     * by T are exactly those of the intermediate model.
      */
     for (size_t j = 1; j < n_betas && status == EBM_OK; j++) {
         double step = beta[j] - beta[j - 1];

@@ -1,7 +1,7 @@
 /*
  * Model files of general Boltzmann machines: ebm_bm_save and ebm_bm_load.
  * The archive is the RBM's (docs/file-formats.md) with optional arrays V,
- * U, V_mask and U_mask, and W optional too; an RBM file loads as a BM
+ * U, V_mask and U_mask, and W optional too. So an RBM file loads as a BM
  * without lateral couplings.
  */
 #include <stdlib.h>

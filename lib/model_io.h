@@ -10,7 +10,8 @@
 #include "npy.h"
 #include "zip.h"
 
-/* Most arrays in one model file, format_version not counted. */
+/* Maximum number of arrays in one model file, format_version not
+ * counted. */
 #define EBM_MODEL_MAX_ARRAYS 8
 
 /* One array to write: a .npy entry of `kind` ('f' float, 'i' integer). */

@@ -695,6 +695,66 @@ grep -qE '^    2 +[0-9.]+ +-[0-9.]+ +-[0-9.]+ +-?[0-9.]+ +-[0-9.]+ ' \
 grep -q "ais_every=2 ais_chains=100 ais_betas=50" "$tmp/stdout" \
     || fail "--ais-every: settings line: $(head -n 1 "$tmp/stdout")"
 
+# General Boltzmann machines: --model bm with its own options, and eval
+# and sample on the models it saves.
+bm_train=(train --data "$data" --rows 300 --epochs 2 --model bm)
+expect_exit 2 "--lateral applies only to --model bm" "${train[@]}" \
+    --lateral visible --out "$tmp/x.npz"
+expect_exit 2 "needs --lateral visible" "${bm_train[@]}" --hidden 0 \
+    --out "$tmp/x.npz"
+expect_exit 2 "but --hidden is 0" "${bm_train[@]}" --hidden 0 \
+    --lateral both --out "$tmp/x.npz"
+expect_exit 2 "needs --lateral visible or both" "${bm_train[@]}" \
+    --hidden 3 --lattice 28x28 --out "$tmp/x.npz"
+expect_exit 2 "expected ROWSxCOLS" "${bm_train[@]}" --lateral visible \
+    --hidden 3 --lattice 28 --out "$tmp/x.npz"
+expect_exit 2 "has 27 x 28 sites" "${bm_train[@]}" --lateral visible \
+    --hidden 3 --lattice 27x28 --out "$tmp/x.npz"
+expect_exit 2 "--ais-every applies only to --model rbm" "${bm_train[@]}" \
+    --hidden 3 --ais-every 1 --out "$tmp/x.npz"
+expect_exit 2 "trains on binary rows" "${bm_train[@]}" --binarize none \
+    --hidden 3 --out "$tmp/x.npz"
+expect_exit 2 "invalid value 'fast' for --sampler" "${bm_train[@]}" \
+    --hidden 3 --sampler fast --out "$tmp/x.npz"
+expect_success "pll_valid" "${bm_train[@]}" --hidden 0 --lateral visible \
+    --lattice 28x28 --pcd 1 --out "$tmp/fv.npz"
+grep -q "couplings=V lattice=28x28" "$tmp/stdout" \
+    || fail "--model bm settings line: $(head -n 1 "$tmp/stdout")"
+expect_success "mf_gap" "${bm_train[@]}" --hidden 13 --lateral both --pcd 1 \
+    --positive gibbs --positive-steps 2 --out "$tmp/bm.npz"
+if [ -x "$python" ]; then
+    "$python" -c '
+import numpy as np, sys
+f = np.load(sys.argv[1])
+assert f["V"].shape == (784, 784) and f["U"].shape == (13, 13), f.files
+assert np.array_equal(f["V"], f["V"].T) and not np.diag(f["V"]).any()
+assert f["W"].shape == (784, 13)
+' "$tmp/bm.npz" || fail "--model bm: the saved arrays are wrong"
+fi
+run eval --model "$tmp/fv.npz" --data "$data" --rows 50 --ais-betas 100 \
+    --ais-chains 20 --json
+if [ "$status" -ne 0 ]; then
+    fail "eval of a fully visible BM: $(cat "$tmp/stderr")"
+elif [ -x "$python" ]; then
+    "$python" -c '
+import json, math, sys
+r = json.loads(open(sys.argv[1]).read())
+assert r["model_type"] == "bm" and r["method"] == "ais", r
+assert r["mean_loglik_kind"] == "exact", r
+assert math.isfinite(r["log_z"]) and r["mean_loglik"] < 0, r
+assert r["pseudo_loglik"] < 0 and r["recon_error"] is None, r
+' "$tmp/stdout" || fail "eval of a fully visible BM: $(cat "$tmp/stdout")"
+fi
+# 13 hidden units are too many to sum out, so the bound is reported.
+expect_success "mean_field_bound" eval --model "$tmp/bm.npz" --data "$data" \
+    --rows 50 --ais-betas 100 --ais-chains 20
+expect_exit 2 "--reverse is not available" eval --model "$tmp/bm.npz" \
+    --data "$data" --rows 50 --reverse
+expect_success "wrote 4 samples" sample --model "$tmp/bm.npz" --count 4 \
+    --steps 3 --out "$tmp/bm.png"
+expect_exit 2 "--probabilities applies to RBMs" sample --model "$tmp/bm.npz" \
+    --count 4 --steps 3 --probabilities --out "$tmp/bm.png"
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures of $checks checks failed" >&2
     exit 1

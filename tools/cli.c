@@ -220,3 +220,19 @@ int cli_check_output_path(const char *command, const char *what,
     free(directory);
     return result;
 }
+
+ebm_bm *cli_load_general_bm(const char *path)
+{
+    ebm_bm *bm = NULL;
+    unsigned couplings = 0;
+
+    if (ebm_bm_load(path, &bm) != EBM_OK) {
+        return NULL;
+    }
+    ebm_bm_shape(bm, NULL, NULL, &couplings);
+    if (couplings & (EBM_BM_VISIBLE_VISIBLE | EBM_BM_HIDDEN_HIDDEN)) {
+        return bm;
+    }
+    ebm_bm_destroy(bm);
+    return NULL;
+}

@@ -74,6 +74,11 @@ int cli_check_output_path(const char *command, const char *what,
 /* Loads the model at path, printing the error on failure. */
 int cli_load_model(const char *command, const char *path, ebm_rbm **out);
 
+/* Returns the model at path as a general BM if its file has lateral
+ * couplings V or U; else NULL (an RBM file, or a file that does not load,
+ * whose error cli_load_model then reports). */
+ebm_bm *cli_load_general_bm(const char *path);
+
 /*
  * Loads the IDX file at path, keeps its first max_rows rows (all when
  * max_rows is 0; more than the file has is a usage error) and binarizes

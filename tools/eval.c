@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -76,6 +77,8 @@ typedef struct eval_report {
     bool has_reverse;
     ebm_ais_result reverse;
     double mean_loglik;
+    const char *loglik_kind; /* NULL (RBM: exact), "exact" or
+                                "mean_field_bound" (general BM) */
     double pseudo_loglik;
     double recon_error;
     double log_z_seconds;
@@ -91,6 +94,13 @@ static void print_help(void)
 "train', then the mean log-likelihood in nats per row of the rows of an\n"
 "IDX file under the model, their exact pseudo-log-likelihood and their\n"
 "mean-field reconstruction error.\n"
+"\n"
+"For a BM with lateral couplings (ebm train --model bm), --method auto\n"
+"enumerates the joint states up to 24 units, else runs AIS over the\n"
+"joint states (no --reverse); mean_loglik is exact with at most 12\n"
+"hidden units, else the mean-field lower bound (mean_loglik_kind says\n"
+"which); pseudo_loglik is printed without hidden units only, and\n"
+"recon_error not at all.\n"
 "\n"
 "Required:\n"
 "  --model MODEL       .npz model file\n"
@@ -130,7 +140,9 @@ static void print_help(void)
 "Output:\n"
 "  --json              print one JSON object instead of a table\n"
 "  --help              print this help and exit\n"
-"\n"
+"\n",
+        stdout);
+    fputs(
 "Printed values, with the same names in JSON (null in JSON, '-' in the\n"
 "table, for a value that is not finite or does not apply):\n"
 "  log_z, log_z_low, log_z_high  log Z and its bounds, equal for exact.\n"
@@ -438,6 +450,132 @@ static int evaluate(const eval_settings *s, const ebm_rbm *rbm,
     return result;
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* General Boltzmann machines                                               */
+/* ------------------------------------------------------------------------ */
+
+/* --method auto enumerates a BM's joint states up to this many units. */
+#define AUTO_BM_EXACT_MAX_UNITS 24
+
+/* The hidden units of a BM are summed out exactly up to this many, for a
+ * log-likelihood in place of the mean-field bound. */
+#define BM_EXACT_HIDDEN_MAX_UNITS 12
+
+/* Mean-field settings of the bound on log p(v). */
+#define BM_MF_ITERATIONS 50
+#define BM_MF_DAMPING 0.5f
+
+static int compute_bm_log_z(const eval_settings *s, const ebm_bm *bm,
+                            const ebm_data *data, eval_report *report)
+{
+    size_t units = report->visible + report->hidden;
+    ebm_status status;
+
+    if (s->method == METHOD_EXACT && units > EBM_BM_EXACT_MAX_UNITS) {
+        fprintf(stderr, "ebm eval: --method exact would enumerate 2^%zu "
+                "joint states of model '%s', above the limit of 2^%d; use "
+                "--method ais\n", units, s->model_path,
+                EBM_BM_EXACT_MAX_UNITS);
+        return CLI_EXIT_FAILURE;
+    }
+    report->exact = s->method == METHOD_EXACT
+                    || (s->method == METHOD_AUTO
+                        && units <= AUTO_BM_EXACT_MAX_UNITS);
+    if (report->exact) {
+        double log_z = 0.0;
+
+        status = ebm_bm_log_partition_exact(bm, 1.0f, &log_z);
+        report->forward = (ebm_ais_result){ log_z, log_z, log_z, 0.0, NAN };
+    } else {
+        ebm_ais_config config;
+        progress_meter meter;
+
+        progress_init(&meter, "AIS");
+        init_ais_config(s, data, &meter, &config);
+        status = ebm_bm_ais(bm, &config, &report->forward);
+        progress_clear(&meter);
+        report->ais_used = true;
+    }
+    if (status != EBM_OK) {
+        cli_print_library_error("eval", status, "cannot compute log Z");
+        return CLI_EXIT_FAILURE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* The mean log-likelihood (exact sum over few hidden units, else the
+ * mean-field bound) and, without hidden units, the pseudo-log-likelihood. */
+static int measure_bm_data(const eval_settings *s, const ebm_bm *bm,
+                           const ebm_data *data, eval_report *report)
+{
+    double *per_row = malloc(data->rows * sizeof(double));
+    double total = 0.0;
+    ebm_status status;
+
+    if (per_row == NULL) {
+        fprintf(stderr, "ebm eval: out of memory\n");
+        return CLI_EXIT_FAILURE;
+    }
+    if (report->hidden <= BM_EXACT_HIDDEN_MAX_UNITS) {
+        report->loglik_kind = "exact";
+        status = ebm_bm_log_unnormalized(bm, data->values, data->rows, 1.0f,
+                                         per_row);
+    } else {
+        report->loglik_kind = "mean_field_bound";
+        status = ebm_bm_mean_field_bound(bm, data->values, data->rows,
+                                         BM_MF_ITERATIONS, BM_MF_DAMPING,
+                                         per_row);
+    }
+    for (size_t r = 0; status == EBM_OK && r < data->rows; r++) {
+        total += per_row[r];
+    }
+    free(per_row);
+    if (status != EBM_OK) {
+        return report_measure_failure(s, status, "log-likelihood");
+    }
+    report->mean_loglik = total / (double)data->rows
+                          - report->forward.log_z;
+    report->pseudo_loglik = NAN;
+    report->recon_error = NAN;
+    if (report->hidden == 0) {
+        status = ebm_bm_pseudo_loglik(bm, data->values, data->rows, NULL,
+                                      &report->pseudo_loglik);
+        if (status != EBM_OK) {
+            return report_measure_failure(s, status,
+                                          "pseudo-log-likelihood");
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+static int evaluate_bm(const eval_settings *s, const ebm_bm *bm,
+                       const ebm_data *data, eval_report *report)
+{
+    struct timespec start;
+    int result;
+
+    if (s->reverse) {
+        fprintf(stderr, "ebm eval: --reverse is not available for a BM "
+                "with lateral couplings ('%s')\n", s->model_path);
+        return CLI_EXIT_USAGE;
+    }
+    if (data->cols != report->visible) {
+        fprintf(stderr, "ebm eval: model '%s' has %zu visible units, but "
+                "the rows of '%s' have %zu values; use data of the shape "
+                "the model was trained on\n", s->model_path,
+                report->visible, s->data_path, data->cols);
+        return CLI_EXIT_FAILURE;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    result = compute_bm_log_z(s, bm, data, report);
+    report->log_z_seconds = cli_seconds_since(&start);
+    if (result == CLI_EXIT_OK) {
+        result = measure_bm_data(s, bm, data, report);
+    }
+    return result;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Output                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -495,6 +633,10 @@ static void print_json(const eval_settings *s, const eval_report *r)
            "\"binarize\": \"%s\", \"method\": \"%s\"", r->rows, r->visible,
            r->hidden, CLI_BINARIZE_NAMES[s->binarize],
            r->exact ? "exact" : "ais");
+    if (r->loglik_kind != NULL) {
+        printf(", \"model_type\": \"bm\", \"mean_loglik_kind\": \"%s\"",
+               r->loglik_kind);
+    }
     if (r->ais_used) {
         printf(", \"ais_chains\": %zu, \"ais_betas\": %zu, \"ais_base\": "
                "\"%s\", \"seed\": %" PRIu64, s->chains, s->betas,
@@ -511,7 +653,10 @@ static void print_method(const eval_settings *s, const eval_report *r)
 {
     size_t units = smaller_layer(r);
 
-    if (r->exact) {
+    if (r->loglik_kind != NULL && r->exact) {
+        printf("%-20s exact, all 2^%zu joint states\n", "method",
+               r->visible + r->hidden);
+    } else if (r->exact) {
         printf("%-20s exact, 2^%zu states of the %s layer\n", "method",
                units, units == r->hidden ? "hidden" : "visible");
     } else {
@@ -536,6 +681,9 @@ static void print_table(const eval_settings *s, const eval_report *r)
     printf("%-20s %s (%zu rows, binarize %s)\n", "data", s->data_path,
            r->rows, CLI_BINARIZE_NAMES[s->binarize]);
     print_method(s, r);
+    if (r->loglik_kind != NULL) {
+        printf("%-20s %s\n", "mean_loglik_kind", r->loglik_kind);
+    }
     for (size_t i = 0; i < count; i++) {
         if (isfinite(values[i].value)) {
             printf("%-20s %.6f\n", values[i].name, values[i].value);
@@ -561,6 +709,25 @@ static int run_eval(const eval_settings *s, ebm_rbm **rbm, ebm_data *data)
         result = cli_set_threads("eval", s->threads);
     }
     if (result == CLI_EXIT_OK) {
+        ebm_bm *bm = cli_load_general_bm(s->model_path);
+
+        if (bm != NULL) {
+            result = cli_load_data("eval", s->data_path, s->max_rows,
+                                   s->binarize, s->seed, data);
+            ebm_bm_shape(bm, &report.visible, &report.hidden, NULL);
+            report.rows = data->rows;
+            if (result == CLI_EXIT_OK) {
+                result = evaluate_bm(s, bm, data, &report);
+            }
+            ebm_bm_destroy(bm);
+            report.seconds = cli_seconds_since(&start);
+            if (result == CLI_EXIT_OK && s->json) {
+                print_json(s, &report);
+            } else if (result == CLI_EXIT_OK) {
+                print_table(s, &report);
+            }
+            return result;
+        }
         result = cli_load_model("eval", s->model_path, rbm);
     }
     if (result == CLI_EXIT_OK) {

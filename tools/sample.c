@@ -264,7 +264,10 @@ static int parse_settings(int argc, char **argv, sample_settings *s)
 typedef struct sample_run {
     const sample_settings *settings;
     ebm_rbm *rbm;
+    ebm_bm *bm;           /* a general BM in place of rbm, or NULL */
     size_t visible;
+    size_t hidden;        /* of bm */
+    float *hidden_state;  /* count x hidden, for bm */
     image_shape shape;
     float *state;         /* count x visible */
     float *prob;          /* count x visible, or NULL */
@@ -276,7 +279,9 @@ static void free_run(sample_run *run)
     free(run->clamp);
     free(run->prob);
     free(run->state);
+    free(run->hidden_state);
     ebm_rbm_destroy(run->rbm);
+    ebm_bm_destroy(run->bm);
 }
 
 /* Builds the clamp mask for the image shape: 1 for the pixels kept. */
@@ -321,6 +326,16 @@ static int allocate_buffers(sample_run *run)
     size_t values = run->settings->count * run->visible;
 
     run->state = malloc(values * sizeof(*run->state));
+    if (run->state != NULL && run->bm != NULL) {
+        /* Bounded as the visible states: hidden <= 2^24, count <= 2^28. */
+        run->hidden_state = malloc((run->settings->count * run->hidden + 1)
+                                   * sizeof(*run->hidden_state));
+        if (run->hidden_state == NULL) {
+            fprintf(stderr, "ebm sample: out of memory for %zu chains of %zu "
+                    "hidden units\n", run->settings->count, run->hidden);
+            return CLI_EXIT_FAILURE;
+        }
+    }
     if (run->state != NULL && run->settings->probabilities) {
         run->prob = malloc(values * sizeof(*run->prob));
     }
@@ -341,7 +356,13 @@ static int load_start_rows(sample_run *run)
     int result = cli_load_data("sample", s->data_path, 0, s->binarize,
                                s->seed, &data);
 
-    if (result == CLI_EXIT_OK) {
+    if (result == CLI_EXIT_OK && run->bm != NULL
+        && data.cols != run->visible) {
+        fprintf(stderr, "ebm sample: model '%s' has %zu visible units, but "
+                "the rows of '%s' have %zu values\n", s->model_path,
+                run->visible, s->data_path, data.cols);
+        result = CLI_EXIT_FAILURE;
+    } else if (result == CLI_EXIT_OK && run->bm == NULL) {
         result = cli_check_data_width("sample", s->model_path, run->rbm,
                                       s->data_path, &data);
     }
@@ -369,7 +390,20 @@ static int run_chains(sample_run *run)
     if (status == EBM_OK && s->init == INIT_RANDOM) {
         status = ebm_rng_fill_bernoulli(&rng, 0.5f, run->state, values);
     }
-    if (status == EBM_OK) {
+    if (status == EBM_OK && run->bm != NULL) {
+        /* The hidden units start at fair random bits; a BM's Gibbs sweep
+         * resamples every unit, so --steps counts sweeps. */
+        if (run->hidden > 0) {
+            status = ebm_rng_fill_bernoulli(&rng, 0.5f, run->hidden_state,
+                                            s->count * run->hidden);
+        }
+        if (status == EBM_OK) {
+            status = ebm_bm_gibbs(run->bm, run->state,
+                                  run->hidden > 0 ? run->hidden_state : NULL,
+                                  s->count, s->steps, s->temperature,
+                                  run->clamp, EBM_SAMPLER_AUTO, &rng);
+        }
+    } else if (status == EBM_OK) {
         status = ebm_rbm_gibbs(run->rbm, run->state, s->count, s->steps,
                                s->temperature, run->clamp, &rng, run->prob);
     }
@@ -412,12 +446,25 @@ static int prepare_run(sample_run *run)
     int result = cli_check_output_path("sample", "picture", s->out_path);
 
     if (result == CLI_EXIT_OK) {
+        run->bm = cli_load_general_bm(s->model_path);
+    }
+    if (result == CLI_EXIT_OK && run->bm != NULL && s->probabilities) {
+        fprintf(stderr, "ebm sample: --probabilities applies to RBMs; "
+                "'%s' is a BM with lateral couplings, so it is sampled "
+                "unit by unit\n", s->model_path);
+        result = CLI_EXIT_USAGE;
+    }
+    if (result == CLI_EXIT_OK && run->bm == NULL) {
         result = cli_load_model("sample", s->model_path, &run->rbm);
     }
     if (result != CLI_EXIT_OK) {
         return result;
     }
-    ebm_rbm_shape(run->rbm, &run->visible, NULL);
+    if (run->bm != NULL) {
+        ebm_bm_shape(run->bm, &run->visible, &run->hidden, NULL);
+    } else {
+        ebm_rbm_shape(run->rbm, &run->visible, NULL);
+    }
     result = picture_parse_shape("sample", s->image_text, run->visible,
                                  &run->shape);
     if (result == CLI_EXIT_OK) {

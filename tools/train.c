@@ -15,6 +15,7 @@
 #include "ebm.h"
 #include "monitor.h"
 #include "options.h"
+#include "train_bm.h"
 #include "train_limits.h"
 
 enum {
@@ -40,8 +41,29 @@ enum {
     OPTION_AIS_EVERY,
     OPTION_AIS_CHAINS,
     OPTION_AIS_BETAS,
+    OPTION_MODEL,
+    OPTION_LATERAL,
+    OPTION_LATTICE,
+    OPTION_POSITIVE,
+    OPTION_POSITIVE_STEPS,
+    OPTION_SAMPLER,
     OPTION_COUNT
 };
+
+/* Values of --model, --lateral, --positive and --sampler, in the order of
+ * their names (--positive and --sampler as ebm_bm_positive and
+ * ebm_bm_sampler). */
+enum { MODEL_RBM, MODEL_BM };
+static const char *const MODEL_NAMES[] = { "rbm", "bm" };
+static const char *const LATERAL_NAMES[] = { "none", "visible", "hidden",
+                                             "both" };
+static const unsigned LATERAL_COUPLINGS[] = {
+    0, EBM_BM_VISIBLE_VISIBLE, EBM_BM_HIDDEN_HIDDEN,
+    EBM_BM_VISIBLE_VISIBLE | EBM_BM_HIDDEN_HIDDEN
+};
+static const char *const POSITIVE_NAMES[] = { "mean-field", "gibbs" };
+static const char *const SAMPLER_NAMES[] = { "auto", "site", "blocked",
+                                             "colored" };
 
 /* Defaults of --ais-chains and --ais-betas, those of ebm_ais_config_init
  * and ebm eval. Fewer inverse temperatures can bias log Z by tens of
@@ -77,6 +99,11 @@ typedef struct train_settings {
     size_t ais_every;  /* --ais-every, or 0 for no AIS */
     size_t ais_chains;
     size_t ais_betas;
+    size_t model;        /* MODEL_* */
+    size_t lateral;      /* index into LATERAL_NAMES */
+    size_t lattice_rows; /* --lattice R x C, or 0 */
+    size_t lattice_cols;
+    ebm_bm_options bm_options;
 } train_settings;
 
 /* State of one training run, also the user data of the epoch callback. */
@@ -100,16 +127,18 @@ static void print_help(void)
     fputs(
 "Usage: ebm train --data FILE --hidden N --epochs E --out MODEL [OPTIONS]\n"
 "\n"
-"Trains a binary restricted Boltzmann machine on the rows of an IDX file\n"
+"Trains a binary restricted Boltzmann machine (or, with --model bm, a\n"
+"Boltzmann machine with lateral couplings) on the rows of an IDX file\n"
 "(such as the MNIST images, plain or gzip-compressed) and saves it as a\n"
-"NumPy .npz file with arrays W, visible_bias and hidden_bias. Byte values\n"
-"are divided by 255. The last rows are held out as the validation set,\n"
-"the same rows whatever the seed.\n"
+"NumPy .npz file with arrays W, visible_bias and hidden_bias (and V, U for\n"
+"a BM). Byte values are divided by 255. The last rows are held out as the\n"
+"validation set, the same rows whatever the seed.\n"
 "\n"
 "Required:\n"
 "  --data FILE         IDX file of unsigned bytes; each index of the first\n"
 "                      dimension is one row (sample)\n"
-"  --hidden N          hidden units, 1 to 16777216; the .npz file must stay\n"
+"  --hidden N          hidden units, 1 to 16777216 (0 allowed for --model\n"
+"                      bm --lateral visible); the .npz file must stay\n"
 "                      under 4 GiB, so visible units times hidden units\n"
 "                      must be below about 2^30 (1073741824)\n"
 "  --epochs E          passes over the training rows, >= 1\n"
@@ -162,6 +191,25 @@ static void print_help(void)
 "                      log-likelihood too high. The runs draw from a key\n"
 "                      derived from --seed and start from independent\n"
 "                      units with the column means of the training rows\n"
+"\n",
+        stdout);
+    fputs(
+"General Boltzmann machines:\n"
+"  --model M           rbm (default) or bm\n"
+"  --lateral L         couplings besides W of --model bm: none (default),\n"
+"                      visible (V), hidden (U) or both\n"
+"  --lattice RxC       restrict V to the 4-neighbour lattice of R x C sites\n"
+"                      (R x C must be the row width, such as 28x28)\n"
+"  --positive P        hidden units given the data: mean-field (default)\n"
+"                      or gibbs (sweeps with the data clamped)\n"
+"  --positive-steps N  mean-field iterations or Gibbs sweeps (default 10)\n"
+"  --sampler S         sequential Gibbs scheme: auto (default), site,\n"
+"                      blocked or colored; all sample the same chain\n"
+"  A BM's progress columns are pll_train and pll_valid without hidden\n"
+"  units, else mf_gap: the mean-field bound on log sum_h exp(-E(v, h)) of\n"
+"  the training monitor rows minus that of the validation monitor rows\n"
+"  (mean_field_gap in JSON), which grows when the model overfits.\n"
+"  --cd K and --pcd K count sweeps of every unit.\n"
 "\n"
 "Output:\n"
 "  --json              print each epoch as one JSON object per line on\n"
@@ -233,7 +281,11 @@ static int parse_required(const option_spec *specs, train_settings *s)
     }
     s->data_path = specs[OPTION_DATA].value;
     s->out_path = specs[OPTION_OUT].value;
-    if (parse_size_option(&specs[OPTION_HIDDEN], 1, EBM_MAX_UNITS,
+    /* Only a BM may lack hidden units (the fully visible BM). */
+    bool bm = specs[OPTION_MODEL].given
+              && strcmp(specs[OPTION_MODEL].value, "bm") == 0;
+
+    if (parse_size_option(&specs[OPTION_HIDDEN], bm ? 0 : 1, EBM_MAX_UNITS,
                           &s->hidden) != 0
         || parse_size_option(&specs[OPTION_EPOCHS], 1, UINT_MAX,
                              &epochs) != 0) {
@@ -350,6 +402,112 @@ static int parse_ais_options(const option_spec *specs, train_settings *s)
     return 0;
 }
 
+/* Parses --lattice RxC: two positive integers joined by 'x'. */
+static int parse_lattice(const option_spec *spec, train_settings *s)
+{
+    const char *x = strchr(spec->value, 'x');
+    char rows[32];
+    size_t length = x != NULL ? (size_t)(x - spec->value) : 0;
+
+    if (x == NULL || length == 0 || length >= sizeof rows) {
+        fprintf(stderr, "ebm train: --lattice '%s': expected ROWSxCOLS, "
+                "such as 28x28\n", spec->value);
+        return CLI_EXIT_USAGE;
+    }
+    memcpy(rows, spec->value, length);
+    rows[length] = '\0';
+    if (options_parse_size("train", spec->name, rows, 1, EBM_MAX_UNITS,
+                           &s->lattice_rows) != 0
+        || options_parse_size("train", spec->name, x + 1, 1, EBM_MAX_UNITS,
+                              &s->lattice_cols) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Parses the options of --model bm and rejects them for --model rbm, and
+ * the RBM-only options for --model bm. */
+static int parse_model_options(const option_spec *specs, train_settings *s)
+{
+    static const int bm_only[] = { OPTION_LATERAL, OPTION_LATTICE,
+                                   OPTION_POSITIVE, OPTION_POSITIVE_STEPS,
+                                   OPTION_SAMPLER };
+    const option_spec *model = &specs[OPTION_MODEL];
+    size_t choice = 0, steps = 0;
+
+    ebm_bm_options_init(&s->bm_options);
+    if (model->given
+        && options_parse_choice("train", model->name, model->value,
+                                MODEL_NAMES, 2, &s->model) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    if (s->model == MODEL_RBM) {
+        for (size_t i = 0; i < sizeof bm_only / sizeof bm_only[0]; i++) {
+            if (specs[bm_only[i]].given) {
+                fprintf(stderr, "ebm train: %s applies only to --model "
+                        "bm\n", specs[bm_only[i]].name);
+                return CLI_EXIT_USAGE;
+            }
+        }
+        return 0;
+    }
+    if (specs[OPTION_AIS_EVERY].given) {
+        fprintf(stderr, "ebm train: --ais-every applies only to --model "
+                "rbm; measure a BM with 'ebm eval'\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (s->binarize == BINARIZE_NONE) {
+        fprintf(stderr, "ebm train: --model bm trains on binary rows; use "
+                "--binarize threshold or stochastic\n");
+        return CLI_EXIT_USAGE;
+    }
+    if ((specs[OPTION_LATERAL].given
+         && options_parse_choice("train", "--lateral",
+                                 specs[OPTION_LATERAL].value, LATERAL_NAMES,
+                                 4, &s->lateral) != 0)
+        || (specs[OPTION_POSITIVE].given
+            && options_parse_choice("train", "--positive",
+                                    specs[OPTION_POSITIVE].value,
+                                    POSITIVE_NAMES, 2, &choice) != 0)) {
+        return CLI_EXIT_USAGE;
+    }
+    s->bm_options.positive = (ebm_bm_positive)choice;
+    choice = 0;
+    if ((specs[OPTION_SAMPLER].given
+         && options_parse_choice("train", "--sampler",
+                                 specs[OPTION_SAMPLER].value, SAMPLER_NAMES,
+                                 4, &choice) != 0)
+        || parse_size_option(&specs[OPTION_POSITIVE_STEPS], 1, UINT_MAX,
+                             &steps) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    s->bm_options.sampler = (ebm_bm_sampler)choice;
+    if (steps > 0) {
+        s->bm_options.positive_steps = (unsigned)steps;
+    }
+    if (s->hidden == 0 && !(LATERAL_COUPLINGS[s->lateral]
+                            & EBM_BM_VISIBLE_VISIBLE)) {
+        fprintf(stderr, "ebm train: a BM without hidden units needs "
+                "--lateral visible\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (s->hidden == 0 && (LATERAL_COUPLINGS[s->lateral]
+                           & EBM_BM_HIDDEN_HIDDEN)) {
+        fprintf(stderr, "ebm train: --lateral %s couples hidden units, but "
+                "--hidden is 0\n", LATERAL_NAMES[s->lateral]);
+        return CLI_EXIT_USAGE;
+    }
+    if (specs[OPTION_LATTICE].given) {
+        if (!(LATERAL_COUPLINGS[s->lateral] & EBM_BM_VISIBLE_VISIBLE)) {
+            fprintf(stderr, "ebm train: --lattice masks the visible "
+                    "couplings, so it needs --lateral visible or both\n");
+            return CLI_EXIT_USAGE;
+        }
+        return parse_lattice(&specs[OPTION_LATTICE], s);
+    }
+    return 0;
+}
+
 static int parse_settings(int argc, char **argv, train_settings *s)
 {
     option_spec specs[OPTION_COUNT] = {
@@ -375,6 +533,12 @@ static int parse_settings(int argc, char **argv, train_settings *s)
         [OPTION_AIS_EVERY] = { "--ais-every", true, false, NULL },
         [OPTION_AIS_CHAINS] = { "--ais-chains", true, false, NULL },
         [OPTION_AIS_BETAS] = { "--ais-betas", true, false, NULL },
+        [OPTION_MODEL] = { "--model", true, false, NULL },
+        [OPTION_LATERAL] = { "--lateral", true, false, NULL },
+        [OPTION_LATTICE] = { "--lattice", true, false, NULL },
+        [OPTION_POSITIVE] = { "--positive", true, false, NULL },
+        [OPTION_POSITIVE_STEPS] = { "--positive-steps", true, false, NULL },
+        [OPTION_SAMPLER] = { "--sampler", true, false, NULL },
     };
 
     memset(s, 0, sizeof *s);
@@ -390,7 +554,8 @@ static int parse_settings(int argc, char **argv, train_settings *s)
         || parse_method(specs, &s->config) != 0
         || parse_optimizer(specs, &s->config) != 0
         || parse_data_options(specs, s) != 0
-        || parse_ais_options(specs, s) != 0) {
+        || parse_ais_options(specs, s) != 0
+        || parse_model_options(specs, s) != 0) {
         return CLI_EXIT_USAGE;
     }
     s->json = specs[OPTION_JSON].given;
@@ -696,10 +861,61 @@ static int prepare_run(training_run *run, const ebm_data *data)
     return result;
 }
 
+/* --model bm: hands the split rows to train_bm.c. */
+static int train_bm_on_data(const train_settings *s, const ebm_data *data)
+{
+    training_run run = { .settings = s };
+    train_bm_request request;
+    int result = split_rows(&run, data);
+
+    if (result != CLI_EXIT_OK) {
+        return result;
+    }
+    if (s->lattice_rows > 0
+        && (s->lattice_cols > run.cols / s->lattice_rows
+            || s->lattice_rows * s->lattice_cols != run.cols)) {
+        fprintf(stderr, "ebm train: --lattice %zux%zu has %zu x %zu sites, "
+                "but the rows of '%s' have %zu values\n", s->lattice_rows,
+                s->lattice_cols, s->lattice_rows, s->lattice_cols,
+                s->data_path, run.cols);
+        return CLI_EXIT_USAGE;
+    }
+    request = (train_bm_request){
+        .data_path = s->data_path,
+        .out_path = s->out_path,
+        .hidden = s->hidden,
+        .couplings = LATERAL_COUPLINGS[s->lateral]
+                     | (s->hidden > 0 ? EBM_BM_VISIBLE_HIDDEN : 0),
+        .lattice_rows = s->lattice_rows,
+        .lattice_cols = s->lattice_cols,
+        .epochs = s->epochs,
+        .config = s->config,
+        .options = s->bm_options,
+        .init_stddev = s->init_stddev,
+        .json = s->json,
+        .monitor_rows = s->monitor_rows,
+        .binarize_name = CLI_BINARIZE_NAMES[s->binarize],
+        .train = run.train,
+        .n_train = run.n_train,
+        .valid = run.valid,
+        .n_valid = run.n_valid,
+        .cols = run.cols,
+    };
+    if (request.config.batch_size > run.n_train) {
+        request.config.batch_size = run.n_train;
+    }
+    return train_bm_run(&request);
+}
+
 static int train_on_data(const train_settings *s, const ebm_data *data)
 {
     training_run run = { .settings = s };
-    int result = prepare_run(&run, data);
+    int result;
+
+    if (s->model == MODEL_BM) {
+        return train_bm_on_data(s, data);
+    }
+    result = prepare_run(&run, data);
 
     if (result == CLI_EXIT_OK) {
         print_settings(&run);
