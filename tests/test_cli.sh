@@ -750,6 +750,8 @@ expect_success "mean_field_bound" eval --model "$tmp/bm.npz" --data "$data" \
     --rows 50 --ais-betas 100 --ais-chains 20
 expect_exit 2 "--reverse is not available" eval --model "$tmp/bm.npz" \
     --data "$data" --rows 50 --reverse
+expect_success "general BM" info --model "$tmp/bm.npz"
+grep -qE '^U +' "$tmp/stdout" || fail "info of a BM: no row for U"
 expect_success "wrote 4 samples" sample --model "$tmp/bm.npz" --count 4 \
     --steps 3 --out "$tmp/bm.png"
 expect_exit 2 "--probabilities applies to RBMs" sample --model "$tmp/bm.npz" \

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "ebm.h"
@@ -26,8 +27,10 @@ typedef struct model_summary {
     size_t n_visible;
     size_t n_hidden;
     size_t parameters;
-    array_stats arrays[3]; /* W, visible bias, hidden bias */
-    double weight_norm;    /* Frobenius norm of W */
+    const char *model_type; /* "rbm", or "bm" with lateral couplings */
+    size_t n_arrays;
+    array_stats arrays[5];  /* W, visible bias, hidden bias, then V, U */
+    double weight_norm;     /* Frobenius norm of W */
 } model_summary;
 
 static void print_help(void)
@@ -39,7 +42,8 @@ static void print_help(void)
           "for W, the visible bias and the hidden bias, the minimum,\n"
           "maximum, mean and standard deviation of the values (population\n"
           "standard deviation, computed in double precision), plus the\n"
-          "Frobenius norm of W.\n"
+          "Frobenius norm of W. A BM with lateral couplings ('ebm train\n"
+          "--model bm') also gets rows for V and U.\n"
           "\n"
           "Options:\n"
           "  --model MODEL  the .npz model file to read (required)\n"
@@ -52,9 +56,14 @@ static void print_help(void)
 static array_stats compute_stats(const char *name, const float *values,
                                  size_t count)
 {
-    array_stats stats = { name, values[0], values[0], 0.0, 0.0 };
+    array_stats stats = { name, NAN, NAN, NAN, NAN };
     double sum = 0.0;
     double squares = 0.0;
+
+    if (count == 0) {
+        return stats;
+    }
+    stats.min = stats.max = values[0];
 
     for (size_t i = 0; i < count; i++) {
         stats.min = fmin(stats.min, values[i]);
@@ -90,6 +99,8 @@ static model_summary summarize(const char *path, const ebm_rbm *rbm)
     summary.n_visible = d;
     summary.n_hidden = k;
     summary.parameters = d * k + d + k;
+    summary.model_type = "rbm";
+    summary.n_arrays = 3;
     summary.arrays[0] = compute_stats("W", ebm_rbm_weights(rbm), d * k);
     summary.arrays[1] = compute_stats("visible_bias",
                                       ebm_rbm_visible_bias(rbm), d);
@@ -99,15 +110,54 @@ static model_summary summarize(const char *path, const ebm_rbm *rbm)
     return summary;
 }
 
+static model_summary summarize_bm(const char *path, const ebm_bm *bm)
+{
+    model_summary summary = { .path = path, .model_type = "bm" };
+    const float *w = ebm_bm_weights(bm);
+    size_t d = 0;
+    size_t k = 0;
+
+    ebm_bm_shape(bm, &d, &k, NULL);
+    summary.n_visible = d;
+    summary.n_hidden = k;
+    summary.parameters = d + k;
+    summary.arrays[0] = compute_stats("W", w, w != NULL ? d * k : 0);
+    summary.arrays[1] = compute_stats("visible_bias",
+                                      ebm_bm_visible_bias(bm), d);
+    summary.arrays[2] = compute_stats("hidden_bias",
+                                      ebm_bm_hidden_bias(bm), k);
+    summary.n_arrays = 3;
+    summary.parameters += w != NULL ? d * k : 0;
+    if (ebm_bm_visible_couplings(bm) != NULL) {
+        summary.arrays[summary.n_arrays++] =
+            compute_stats("V", ebm_bm_visible_couplings(bm), d * d);
+        summary.parameters += d * (d - 1) / 2;
+    }
+    if (ebm_bm_hidden_couplings(bm) != NULL) {
+        summary.arrays[summary.n_arrays++] =
+            compute_stats("U", ebm_bm_hidden_couplings(bm), k * k);
+        summary.parameters += k * (k - 1) / 2;
+    }
+    summary.weight_norm = frobenius_norm(w, w != NULL ? d * k : 0);
+    return summary;
+}
+
 static void print_table(const model_summary *summary)
 {
     printf("file              %s\n", summary->path);
     printf("visible units     %zu\n", summary->n_visible);
     printf("hidden units      %zu\n", summary->n_hidden);
-    printf("parameters        %zu (D * K + D + K)\n", summary->parameters);
+    if (strcmp(summary->model_type, "bm") == 0) {
+        printf("model             general BM\n");
+        printf("parameters        %zu (W, biases, and the upper triangles "
+               "of V and U)\n", summary->parameters);
+    } else {
+        printf("parameters        %zu (D * K + D + K)\n",
+               summary->parameters);
+    }
     printf("\n%-14s %13s %13s %13s %13s\n", "array", "min", "max", "mean",
            "stddev");
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < summary->n_arrays; i++) {
         const array_stats *stats = &summary->arrays[i];
         printf("%-14s %13.6g %13.6g %13.6g %13.6g\n", stats->name,
                stats->min, stats->max, stats->mean, stats->stddev);
@@ -133,9 +183,10 @@ static void print_json(const model_summary *summary)
     fputs("{\"file\": ", stdout);
     cli_write_json_string(stdout, summary->path);
     printf(", \"visible_units\": %zu, \"hidden_units\": %zu, "
-           "\"parameters\": %zu, ", summary->n_visible, summary->n_hidden,
-           summary->parameters);
-    for (size_t i = 0; i < 3; i++) {
+           "\"parameters\": %zu, \"model_type\": \"%s\", ",
+           summary->n_visible, summary->n_hidden, summary->parameters,
+           summary->model_type);
+    for (size_t i = 0; i < summary->n_arrays; i++) {
         write_json_stats(stdout, &summary->arrays[i]);
     }
     fputs("\"W_frobenius_norm\": ", stdout);
@@ -151,6 +202,7 @@ int cli_info(int argc, char **argv)
     };
     const char *path = NULL;
     ebm_rbm *rbm = NULL;
+    ebm_bm *bm = NULL;
     ebm_status status = EBM_OK;
     model_summary summary;
 
@@ -163,6 +215,17 @@ int cli_info(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     path = specs[OPTION_MODEL].value;
+    bm = cli_load_general_bm(path);
+    if (bm != NULL) {
+        summary = summarize_bm(path, bm);
+        if (specs[OPTION_JSON].given) {
+            print_json(&summary);
+        } else {
+            print_table(&summary);
+        }
+        ebm_bm_destroy(bm);
+        return CLI_EXIT_OK;
+    }
     status = ebm_rbm_load(path, &rbm);
     if (status != EBM_OK) {
         cli_print_library_error("info", status, "cannot read model '%s'",
