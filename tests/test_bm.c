@@ -1445,6 +1445,7 @@ START_TEST(save_load_round_trip)
     ebm_rbm *rbm = NULL;
     ck_assert_int_eq(ebm_rbm_load(path, &rbm), EBM_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(ebm_last_error(), "ebm_bm_load"));
+    test_bm_free(&t);
 
     test_bm_random(&t, 7, 0, EBM_BM_VISIBLE_VISIBLE, 1.0, false, NULL,
                    5601);
