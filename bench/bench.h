@@ -23,7 +23,7 @@ struct bench_gemm {
     float beta;
 };
 
-#define BENCH_MAX_GEMMS 64
+#define BENCH_MAX_GEMMS 256
 
 /* Operands and objects that every kernel of one shape uses. */
 struct bench_context {
@@ -45,6 +45,11 @@ struct bench_context {
     float *scratch_a, *scratch_b, *scratch_c;
     /* The naive references' own model and chains. */
     struct naive_model *naive;
+    /* The bm_sweep kernel's dense BM (W, V, U) and its chains' states,
+     * created by its prepare function. */
+    ebm_bm *bm;
+    float *bm_visible; /* B x D */
+    float *bm_hidden;  /* B x K */
 };
 
 /* A kernel: the libebm call, the naive reference and the sgemm calls of

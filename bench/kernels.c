@@ -83,6 +83,9 @@ void bench_context_destroy(struct bench_context *context)
     ebm_rbm_trainer_destroy(context->trainer);
     ebm_rbm_destroy(context->rbm);
     naive_model_destroy(context->naive);
+    ebm_bm_destroy(context->bm);
+    free(context->bm_visible);
+    free(context->bm_hidden);
     free(context->visible);
     free(context->hidden);
     free(context->stacked_visible);
@@ -353,6 +356,96 @@ static void naive_run_ais(struct bench_context *c, size_t rows)
     naive_ais(c->naive, rows, AIS_BENCH_BETAS, c->per_row);
 }
 
+/* Units per block and chains per group of the BLOCKED Gibbs scheme
+ * (lib/bm_gibbs.c), for the list of its products. */
+#define BM_BLOCK 64
+
+/* A dense BM of the shape's D and K with W, V and U, small random
+ * couplings (|x| <= 0.05), and B chains of fair random bits. */
+static int prepare_bm(struct bench_context *c)
+{
+    size_t d = c->shape.visible, k = c->shape.hidden, b = c->shape.batch;
+    size_t largest = d * d > d * k ? d * d : d * k;
+    float *values;
+    int failed;
+
+    if (c->bm != NULL)
+        return 0;
+    largest = largest > k * k ? largest : k * k;
+    values = malloc(largest * sizeof(*values));
+    c->bm_visible = random_binary(b * d, 31);
+    c->bm_hidden = random_binary(b * k, 32);
+    if (values == NULL || c->bm_visible == NULL || c->bm_hidden == NULL) {
+        free(values);
+        fprintf(stderr, "ebm-bench: out of memory\n");
+        return -1;
+    }
+    failed = check(ebm_bm_create(d, k,
+                                 EBM_BM_VISIBLE_HIDDEN |
+                                     EBM_BM_VISIBLE_VISIBLE |
+                                     EBM_BM_HIDDEN_HIDDEN,
+                                 &c->bm),
+                   "ebm_bm_create");
+    for (size_t i = 0; !failed && i < d * k; i++)
+        values[i] = 0.1f * (ebm_rng_uniform(33, 0, i) - 0.5f);
+    failed = failed || check(ebm_bm_set_weights(c->bm, values), "W");
+    for (size_t layer = 0; layer < 2 && !failed; layer++) {
+        size_t n = layer == 0 ? d : k;
+
+        for (size_t i = 0; i < n; i++) {
+            values[i * n + i] = 0.0f;
+            for (size_t j = i + 1; j < n; j++)
+                values[i * n + j] = values[j * n + i] =
+                    0.1f * (ebm_rng_uniform(34 + layer, 0, i * n + j) -
+                            0.5f);
+        }
+        failed = layer == 0
+                     ? check(ebm_bm_set_visible_couplings(c->bm, values), "V")
+                     : check(ebm_bm_set_hidden_couplings(c->bm, values), "U");
+    }
+    free(values);
+    return failed ? -1 : 0;
+}
+
+/* One sweep of every unit of B chains by the blocked scheme. */
+static void run_bm_sweep(struct bench_context *c)
+{
+    ebm_bm_gibbs(c->bm, c->bm_visible, c->bm_hidden, c->shape.batch, 1,
+                 1.0f, NULL, EBM_SAMPLER_BLOCKED, &c->rng);
+}
+
+/* The reference: the one-unit-at-a-time sweep (SITE), on `rows` chains. */
+static void naive_run_bm_sweep(struct bench_context *c, size_t rows)
+{
+    ebm_bm_gibbs(c->bm, c->bm_visible, c->bm_hidden, rows, 1, 1.0f, NULL,
+                 EBM_SAMPLER_SITE, &c->rng);
+}
+
+/* The blocked scheme's products over all B chains: per block of 64
+ * visible units X V[:, block] and H W[block, :]', per block of hidden
+ * units X W[:, block] and H U[:, block]. libebm runs each in groups of 50
+ * chains, which the bound does not split. */
+static size_t gemms_bm_sweep(const struct bench_shape *s,
+                             struct bench_gemm out[BENCH_MAX_GEMMS])
+{
+    size_t count = 0;
+
+    for (size_t layer = 0; layer < 2; layer++) {
+        size_t n = layer == 0 ? s->visible : s->hidden;
+
+        for (size_t p = 0; p < n && count + 2 <= BENCH_MAX_GEMMS;
+             p += BM_BLOCK) {
+            size_t len = n - p < BM_BLOCK ? n - p : BM_BLOCK;
+
+            out[count++] = (struct bench_gemm){false, false, s->batch, len,
+                                               s->visible, 0.0f};
+            out[count++] = (struct bench_gemm){false, layer == 0, s->batch,
+                                               len, s->hidden, 1.0f};
+        }
+    }
+    return count;
+}
+
 const struct bench_kernel bench_kernels[] = {
     {"hidden", prepare_nothing, run_hidden, naive_run_hidden, true,
      gemms_up},
@@ -366,6 +459,8 @@ const struct bench_kernel bench_kernels[] = {
      true, gemms_up},
     {"pll", prepare_nothing, run_pll, naive_run_pll, true, gemms_up},
     {"ais", prepare_nothing, run_ais, naive_run_ais, true, gemms_ais},
+    {"bm_sweep", prepare_bm, run_bm_sweep, naive_run_bm_sweep, true,
+     gemms_bm_sweep},
 };
 
 const size_t bench_kernel_count =
