@@ -99,7 +99,11 @@ typedef enum ebm_status {
     EBM_ERR_LIMIT = 15,
     /* A valid request that this version does not implement, such as an
      * IDX element type other than unsigned bytes. */
-    EBM_ERR_UNSUPPORTED = 16
+    EBM_ERR_UNSUPPORTED = 16,
+    /* A LAPACKE routine returned info != 0 (an eigen- or singular value
+     * decomposition that did not converge, or an invalid argument); the
+     * detail message names the routine and gives info. */
+    EBM_ERR_LAPACK = 17
 } ebm_status;
 
 /* Symbolic name of a status, e.g. "EBM_ERR_NULL"; "EBM_ERR_UNKNOWN" for a
@@ -1199,6 +1203,271 @@ EBM_API ebm_status ebm_bm_mean_field_bound(const ebm_bm *bm,
 EBM_API ebm_status ebm_bm_pseudo_loglik(const ebm_bm *bm,
                                         const float *visible, size_t rows,
                                         double *per_row, double *mean);
+
+/* ------------------------------------------------------------------------ */
+/* Gaussian-Bernoulli RBMs                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An RBM with D real-valued (Gaussian) visible units and K binary hidden
+ * units. Parameters: W (D x K, row-major), visible bias a (D), hidden bias
+ * b (K) and per-unit standard deviations sigma (D), stored as log sigma so
+ * that a learned sigma stays positive. With x_i = v_i / sigma_i^2,
+ *
+ *   E(v, h) = sum_i (v_i - a_i)^2 / (2 sigma_i^2) - b.h - x.W h
+ *   p(v_i | h) = Normal(mean a_i + W[i, :].h, variance T sigma_i^2)
+ *   P(h_j = 1 | v) = sigmoid((b_j + x.W[:, j]) / T)
+ *   F(v) = sum_i (v_i - a_i)^2 / (2 sigma_i^2)
+ *          - sum_j softplus(b_j + x.W[:, j])          (T = 1)
+ *
+ * For every finite sigma > 0 the energy is bounded below in v (a positive
+ * quadratic for each h), so Z is finite: the functions that set sigma
+ * reject values that are not finite and positive (EBM_ERR_DOMAIN), which is
+ * the only way the energy could be unbounded below.
+ */
+typedef struct ebm_gbrbm ebm_gbrbm;
+
+/* Creates a model with W = 0, a = 0, b = 0 and sigma = 1. Errors as
+ * ebm_rbm_create. */
+EBM_API ebm_status ebm_gbrbm_create(size_t n_visible, size_t n_hidden,
+                                    ebm_gbrbm **out);
+EBM_API void ebm_gbrbm_destroy(ebm_gbrbm *model);
+EBM_API ebm_status ebm_gbrbm_clone(const ebm_gbrbm *model,
+                                   ebm_gbrbm **out);
+EBM_API ebm_status ebm_gbrbm_shape(const ebm_gbrbm *model,
+                                   size_t *n_visible, size_t *n_hidden);
+
+/* Read-only parameter arrays (NULL for a NULL model). */
+EBM_API const float *ebm_gbrbm_weights(const ebm_gbrbm *model);
+EBM_API const float *ebm_gbrbm_visible_bias(const ebm_gbrbm *model);
+EBM_API const float *ebm_gbrbm_hidden_bias(const ebm_gbrbm *model);
+EBM_API const float *ebm_gbrbm_log_sigma(const ebm_gbrbm *model);
+
+/* Copy parameters in. Errors: EBM_ERR_NULL, EBM_ERR_NONFINITE, and for
+ * sigma EBM_ERR_DOMAIN (a value not finite and > 0, or whose log is
+ * outside [-20, 20]). The model is unchanged on error. */
+EBM_API ebm_status ebm_gbrbm_set_weights(ebm_gbrbm *model,
+                                         const float *weights);
+EBM_API ebm_status ebm_gbrbm_set_visible_bias(ebm_gbrbm *model,
+                                              const float *bias);
+EBM_API ebm_status ebm_gbrbm_set_hidden_bias(ebm_gbrbm *model,
+                                             const float *bias);
+EBM_API ebm_status ebm_gbrbm_set_sigma(ebm_gbrbm *model,
+                                       const float *sigma);
+
+/* Bounds of log sigma, for setters and learning. */
+#define EBM_GBRBM_LOG_SIGMA_MAX 20.0f
+
+/*
+ * Initialises for training on rows x D data: W ~ N(0, weight_stddev^2)
+ * from stream EBM_STREAM_INITIALIZE of seed, b = 0, a = the column means,
+ * sigma = the column standard deviations (1 for a column whose deviation
+ * is below 1e-6). Errors: EBM_ERR_NULL, EBM_ERR_SIZE, EBM_ERR_OVERFLOW,
+ * EBM_ERR_NONFINITE, EBM_ERR_ARGUMENT (weight_stddev).
+ */
+EBM_API ebm_status ebm_gbrbm_initialize(ebm_gbrbm *model, const float *data,
+                                        size_t rows, float weight_stddev,
+                                        uint64_t seed);
+
+/* prob (rows x K) = P(h = 1 | v) at temperature T for real rows v (rows x
+ * D, finite). Errors: EBM_ERR_NULL, EBM_ERR_SIZE, EBM_ERR_OVERFLOW,
+ * EBM_ERR_NONFINITE, EBM_ERR_ARGUMENT (temperature). */
+EBM_API ebm_status ebm_gbrbm_hidden_given_visible(const ebm_gbrbm *model,
+                                                  const float *visible,
+                                                  size_t rows,
+                                                  float temperature,
+                                                  float *prob);
+
+/* mean (rows x D) = a + W h for hidden rows in [0, 1]; if sample is not
+ * NULL it receives mean + sqrt(T) sigma z, z standard normal from the next
+ * stream of rng (Box-Muller on pairs of uniforms). Errors as the
+ * conditionals of the binary RBM. */
+EBM_API ebm_status ebm_gbrbm_visible_given_hidden(const ebm_gbrbm *model,
+                                                  const float *hidden,
+                                                  size_t rows,
+                                                  float temperature,
+                                                  ebm_rng *rng, float *mean,
+                                                  float *sample);
+
+/* free_energy[r] = F(v_r) at T = 1, in double. Errors as above. */
+EBM_API ebm_status ebm_gbrbm_free_energy(const ebm_gbrbm *model,
+                                         const float *visible, size_t rows,
+                                         double *free_energy);
+
+/* Mean over rows of sum_i (v_i - m_i)^2 with m = a + W P(h = 1 | v), the
+ * mean-field reconstruction. Errors as above. */
+EBM_API ebm_status ebm_gbrbm_reconstruction_error(const ebm_gbrbm *model,
+                                                  const float *visible,
+                                                  size_t rows,
+                                                  double *error);
+
+/*
+ * Exact log Z(T) by enumerating the 2^K hidden states in blocks of sgemm
+ * and integrating v in closed form:
+ *
+ *   log Z = sum_i (log(2 pi T) / 2 + log sigma_i)
+ *           + log sum_h exp((b.h + sum_i (2 a_i c_i + c_i^2)
+ *                                       / (2 sigma_i^2)) / T)
+ *
+ * with c = W h. Cost 2^K D multiply-adds. Errors: EBM_ERR_NULL,
+ * EBM_ERR_ARGUMENT (temperature), EBM_ERR_LIMIT (K above
+ * EBM_EXACT_MAX_UNITS), EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_gbrbm_log_partition_exact(const ebm_gbrbm *model,
+                                                 float temperature,
+                                                 double *log_z);
+
+/*
+ * AIS estimate of log Z(T = 1), as ebm_rbm_ais. The base model is the
+ * Gaussian part alone (W = 0, b = 0): v ~ Normal(a, sigma^2) and fair
+ * hidden bits, log Z_A = sum_i (log(2 pi) / 2 + log sigma_i) + K log 2.
+ * The intermediate models scale W and b by beta. config->base_data is
+ * ignored. Errors: as ebm_rbm_ais.
+ */
+EBM_API ebm_status ebm_gbrbm_ais(const ebm_gbrbm *model,
+                                 const ebm_ais_config *config,
+                                 ebm_ais_result *result);
+
+/* Mean log-likelihood of real rows: mean of -F(v) minus log_z. Errors as
+ * ebm_gbrbm_free_energy, EBM_ERR_ARGUMENT if log_z is not finite. */
+EBM_API ebm_status ebm_gbrbm_mean_loglik(const ebm_gbrbm *model,
+                                         const float *visible, size_t rows,
+                                         double log_z, double *mean);
+
+/*
+ * values (min(D, K) floats, descending) = the singular values of W, by
+ * LAPACKE_sgesdd on a copy. Errors: EBM_ERR_NULL, EBM_ERR_NOMEM,
+ * EBM_ERR_LAPACK (info != 0, its value in the detail message).
+ */
+EBM_API ebm_status ebm_gbrbm_singular_values(const ebm_gbrbm *model,
+                                             float *values);
+
+/* Gaussian-Bernoulli settings beyond ebm_train_config. Fill with
+ * ebm_gbrbm_options_init, then change fields. */
+typedef struct ebm_gbrbm_options {
+    int learn_sigma;         /* nonzero: learn log sigma (default 0:
+                                fixed) */
+    float sigma_rate_factor; /* log sigma's learning rate over the
+                                learning rate, >= 0 (default 0.1) */
+} ebm_gbrbm_options;
+
+/* Sets *options to the defaults listed above. Errors: EBM_ERR_NULL. */
+EBM_API ebm_status ebm_gbrbm_options_init(ebm_gbrbm_options *options);
+
+typedef struct ebm_gbrbm_trainer ebm_gbrbm_trainer;
+
+/*
+ * Creates a trainer for the model's shape: CD-k (chains start at the
+ * batch) or PCD-k (chains start at samples of Normal(a, sigma^2)), each
+ * step h ~ P(h | v) then v ~ Normal(a + W h, sigma^2); the statistics use
+ * hidden probabilities. Momentum and weight decay (on W) as for the
+ * binary RBM; log sigma, when learned, moves with learning_rate *
+ * sigma_rate_factor and no decay. Errors: EBM_ERR_NULL, EBM_ERR_SIZE,
+ * EBM_ERR_ARGUMENT, EBM_ERR_OVERFLOW, EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_gbrbm_trainer_create(const ebm_gbrbm *model,
+                                            const ebm_train_config *config,
+                                            const ebm_gbrbm_options *options,
+                                            ebm_gbrbm_trainer **out);
+EBM_API void ebm_gbrbm_trainer_destroy(ebm_gbrbm_trainer *trainer);
+
+/* One update from `rows` finite rows (1 <= rows <= batch_size). Errors:
+ * EBM_ERR_NULL, EBM_ERR_SIZE, EBM_ERR_MISMATCH, EBM_ERR_NONFINITE,
+ * EBM_ERR_DIVERGED (a parameter would become non-finite, or a log sigma
+ * would leave +-EBM_GBRBM_LOG_SIGMA_MAX; the model and the velocity are
+ * unchanged). */
+EBM_API ebm_status ebm_gbrbm_trainer_step(ebm_gbrbm_trainer *trainer,
+                                          ebm_gbrbm *model,
+                                          const float *batch, size_t rows);
+
+typedef int (*ebm_gbrbm_epoch_callback)(const ebm_gbrbm *model,
+                                        unsigned epoch, void *user_data);
+
+/* Trains for `epochs` epochs with the rows shuffled every epoch; the
+ * callback (may be NULL) runs after each and stops training by returning
+ * nonzero (EBM_STOPPED). Errors: as ebm_gbrbm_trainer_step,
+ * EBM_ERR_ARGUMENT (epochs 0), EBM_ERR_NOMEM. */
+EBM_API ebm_status ebm_gbrbm_trainer_fit(ebm_gbrbm_trainer *trainer,
+                                         ebm_gbrbm *model, const float *data,
+                                         size_t rows, unsigned epochs,
+                                         ebm_gbrbm_epoch_callback callback,
+                                         void *user_data);
+
+/* ------------------------------------------------------------------------ */
+/* Preprocessing of real-valued data                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Transforms of ebm_whitening_fit. */
+typedef enum ebm_whiten_mode {
+    EBM_WHITEN_NONE = 0,     /* identity */
+    EBM_WHITEN_STANDARD = 1, /* (x - mean) / sd per column; a constant
+                                column (sd < 1e-6) gets scale 1 */
+    EBM_WHITEN_PCA = 2,      /* (x - mean) U diag(s) */
+    EBM_WHITEN_ZCA = 3       /* (x - mean) U diag(s) U' */
+} ebm_whiten_mode;
+
+/* A fitted transform y = (x - mean) M of rows of D values. */
+typedef struct ebm_whitening ebm_whitening;
+
+/*
+ * Fits a transform to rows x cols data. PCA and ZCA take the covariance C
+ * = (X - mean)'(X - mean) / rows (cblas_ssyrk) and its eigendecomposition
+ * C = U diag(lambda) U' (LAPACKE_ssyevd), with s = (lambda + epsilon)^-1/2,
+ * so the whitened covariance is U'CU diag(s)^2 = I when epsilon = 0; a
+ * positive epsilon keeps directions of near-zero variance from being
+ * amplified without bound. Errors: EBM_ERR_NULL, EBM_ERR_SIZE,
+ * EBM_ERR_ARGUMENT (mode, epsilon), EBM_ERR_OVERFLOW, EBM_ERR_NONFINITE,
+ * EBM_ERR_LIMIT, EBM_ERR_DOMAIN (epsilon 0 with a zero eigenvalue),
+ * EBM_ERR_LAPACK (ssyevd info != 0, given in the message), EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_whitening_fit(const float *data, size_t rows,
+                                     size_t cols, ebm_whiten_mode mode,
+                                     float epsilon, ebm_whitening **out);
+EBM_API void ebm_whitening_destroy(ebm_whitening *whitening);
+
+/* out = (in - mean) M for rows of cols values; out may equal in. */
+EBM_API ebm_status ebm_whitening_apply(const ebm_whitening *whitening,
+                                       const float *in, size_t rows,
+                                       float *out);
+
+/* out = mean + in M^-1: whitened rows back in the data's space. */
+EBM_API ebm_status ebm_whitening_invert(const ebm_whitening *whitening,
+                                        const float *in, size_t rows,
+                                        float *out);
+
+/* out = in M^-1 without the mean: directions, such as a model's filters,
+ * in the data's space. */
+EBM_API ebm_status ebm_whitening_map_directions(
+    const ebm_whitening *whitening, const float *in, size_t rows,
+    float *out);
+
+/* The mode, the number of columns and log |det M|, the term that converts
+ * a log-density of whitened rows into one of the original rows:
+ * log p(x) = log p(y) + log |det M|. Any output may be NULL. */
+EBM_API ebm_status ebm_whitening_info(const ebm_whitening *whitening,
+                                      ebm_whiten_mode *mode, size_t *cols,
+                                      double *log_det);
+
+/*
+ * Saves a Gaussian-Bernoulli RBM, and the whitening of its data if not
+ * NULL, as an .npz archive: W, visible_bias, hidden_bias, log_sigma and
+ * whiten_mode (1 value), whiten_mean (D), whiten_matrix and whiten_inverse
+ * (D x D), whiten_log_det (1 value), float32. Errors: as ebm_rbm_save, and
+ * EBM_ERR_MISMATCH if the whitening's width is not D.
+ */
+EBM_API ebm_status ebm_gbrbm_save(const ebm_gbrbm *model,
+                                  const ebm_whitening *whitening,
+                                  const char *path);
+
+/*
+ * Loads a file of ebm_gbrbm_save; *whitening (if not NULL) receives its
+ * whitening or NULL. Errors: as ebm_rbm_load, EBM_ERR_FORMAT for a file
+ * without log_sigma (a binary RBM) or with part of a whitening,
+ * EBM_ERR_DOMAIN for a log sigma outside +-EBM_GBRBM_LOG_SIGMA_MAX or an
+ * unknown whiten_mode.
+ */
+EBM_API ebm_status ebm_gbrbm_load(const char *path, ebm_gbrbm **model,
+                                  ebm_whitening **whitening);
 
 #ifdef __cplusplus
 }

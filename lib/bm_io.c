@@ -178,6 +178,11 @@ static ebm_status read_bm(ebm_zip_reader *zip, const char *path,
                                                  .ndim = ENTRY_NDIM[e]};
         present[e] = ebm_zip_reader_contains(zip, ENTRY_NAMES[e]);
     }
+    if (status == EBM_OK && ebm_zip_reader_contains(zip, "log_sigma.npy"))
+        status = ebm_fail(EBM_ERR_FORMAT,
+                          "%s: the file is a Gaussian-Bernoulli RBM "
+                          "(log_sigma); load it with ebm_gbrbm_load",
+                          path);
     for (size_t e = 0; e < 2 && status == EBM_OK; e++)
         if (!present[e])
             status = ebm_fail(EBM_ERR_FORMAT,

@@ -12,7 +12,7 @@
 
 /* Maximum number of arrays in one model file, format_version not
  * counted. */
-#define EBM_MODEL_MAX_ARRAYS 8
+#define EBM_MODEL_MAX_ARRAYS 12
 
 /* One array to write: a .npy entry of `kind` ('f' float, 'i' integer). */
 struct ebm_model_array {

@@ -61,6 +61,10 @@ static ebm_status write_arrays(int fd, const char *path,
     size_t n_arrays = count_given + 1;
     ebm_status status;
 
+    if (count_given > EBM_MODEL_MAX_ARRAYS)
+        return ebm_fail(EBM_ERR_ARGUMENT,
+                        "%s: %zu arrays; a model file holds at most %d",
+                        path, count_given, EBM_MODEL_MAX_ARRAYS);
     arrays[0] = (struct ebm_model_array){"format_version.npy", 'i',
                                          sizeof(int32_t), 0, {0, 0},
                                          &version};
@@ -437,6 +441,11 @@ static ebm_status check_entries_present(const ebm_zip_reader *zip,
                             "%s: the archive has no entry %s; a model file "
                             "needs W, visible_bias and hidden_bias",
                             path, required[i]);
+    if (ebm_zip_reader_contains(zip, "log_sigma.npy"))
+        return ebm_fail(EBM_ERR_FORMAT,
+                        "%s: the file is a Gaussian-Bernoulli RBM "
+                        "(log_sigma); load it with ebm_gbrbm_load",
+                        path);
     /* Lateral couplings make a general BM, which an RBM cannot hold. */
     if (ebm_zip_reader_contains(zip, "V.npy") ||
         ebm_zip_reader_contains(zip, "U.npy"))

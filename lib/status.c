@@ -32,6 +32,7 @@ static const struct ebm_status_entry ebm_status_table[] = {
     {"EBM_ERR_VERSION", "unsupported file format version"},
     {"EBM_ERR_LIMIT", "dimension exceeds the library's limits"},
     {"EBM_ERR_UNSUPPORTED", "not supported by this version"},
+    {"EBM_ERR_LAPACK", "a LAPACK routine failed"},
 };
 
 #define EBM_STATUS_COUNT \
