@@ -1261,8 +1261,9 @@ EBM_API ebm_status ebm_gbrbm_set_sigma(ebm_gbrbm *model,
 /*
  * Initialises for training on rows x D data: W ~ N(0, weight_stddev^2)
  * from stream EBM_STREAM_INITIALIZE of seed, b = 0, a = the column means,
- * sigma = the column standard deviations (1 for a column whose deviation
- * is below 1e-6). Errors: EBM_ERR_NULL, EBM_ERR_SIZE, EBM_ERR_OVERFLOW,
+ * sigma = the column standard deviations, each raised to at least a tenth
+ * of their mean (all 1 when that is below 1e-6), because a near-constant
+ * column's tiny sigma would scale its updates by 1 / sigma^2. Errors: EBM_ERR_NULL, EBM_ERR_SIZE, EBM_ERR_OVERFLOW,
  * EBM_ERR_NONFINITE, EBM_ERR_ARGUMENT (weight_stddev).
  */
 EBM_API ebm_status ebm_gbrbm_initialize(ebm_gbrbm *model, const float *data,
@@ -1468,6 +1469,20 @@ EBM_API ebm_status ebm_gbrbm_save(const ebm_gbrbm *model,
  */
 EBM_API ebm_status ebm_gbrbm_load(const char *path, ebm_gbrbm **model,
                                   ebm_whitening **whitening);
+
+/*
+ * Runs `steps` Gibbs steps (h given v, then v given h) of `chains` chains
+ * at temperature T in place: state (chains x D, finite) holds the starting
+ * visible values and receives the last samples; mean (if not NULL) the
+ * last visible means a + W h, a clearer picture. Streams: two per step
+ * from rng. Errors: EBM_ERR_NULL, EBM_ERR_SIZE, EBM_ERR_OVERFLOW,
+ * EBM_ERR_NONFINITE, EBM_ERR_ARGUMENT (steps 0, temperature),
+ * EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_gbrbm_gibbs(const ebm_gbrbm *model, float *state,
+                                   size_t chains, unsigned steps,
+                                   float temperature, ebm_rng *rng,
+                                   float *mean);
 
 #ifdef __cplusplus
 }

@@ -245,17 +245,32 @@ ebm_status ebm_gbrbm_initialize(ebm_gbrbm *model, const float *data,
     if (status != EBM_OK)
         return status;
 
-    for (size_t i = 0; i < d; i++) {
-        double sum = 0.0, squares = 0.0, mean, sd;
+    /* a = the column means; sigma = the column standard deviations, raised
+     * to a tenth of their mean. A near-constant column (an image border)
+     * would otherwise get a tiny sigma, and 1 / sigma^2 scales its
+     * gradients and fields until training diverges. */
+    {
+        double sd_sum = 0.0, floor;
 
-        for (size_t r = 0; r < rows; r++)
-            sum += data[r * d + i];
-        mean = sum / (double)rows;
-        for (size_t r = 0; r < rows; r++)
-            squares += (data[r * d + i] - mean) * (data[r * d + i] - mean);
-        sd = sqrt(squares / (double)rows);
-        model->visible_bias[i] = (float)mean;
-        model->log_sigma[i] = sd >= 1e-6 ? (float)log(sd) : 0.0f;
+        for (size_t i = 0; i < d; i++) {
+            double sum = 0.0, squares = 0.0, mean;
+
+            for (size_t r = 0; r < rows; r++)
+                sum += data[r * d + i];
+            mean = sum / (double)rows;
+            for (size_t r = 0; r < rows; r++)
+                squares +=
+                    (data[r * d + i] - mean) * (data[r * d + i] - mean);
+            model->visible_bias[i] = (float)mean;
+            model->sigma[i] = (float)sqrt(squares / (double)rows);
+            sd_sum += model->sigma[i];
+        }
+        floor = 0.1 * sd_sum / (double)d;
+        if (floor < 1e-6)
+            floor = 1.0;
+        for (size_t i = 0; i < d; i++)
+            model->log_sigma[i] =
+                (float)log(model->sigma[i] > floor ? model->sigma[i] : floor);
     }
     /* W ~ N(0, weight_stddev^2) by Box-Muller, as ebm_rbm_initialize. */
     count = d * k;
@@ -787,4 +802,54 @@ ebm_status ebm_singular_values(const float *matrix, size_t rows,
                         "%d",
                         rows, cols, (int)info);
     return EBM_OK;
+}
+
+ebm_status ebm_gbrbm_gibbs(const ebm_gbrbm *model, float *state,
+                           size_t chains, unsigned steps, float temperature,
+                           ebm_rng *rng, float *mean)
+{
+    size_t d, k;
+    float *scaled = NULL, *prob = NULL, *hidden = NULL, *means = NULL;
+    ebm_status status = check_rows(model, state, chains,
+                                   model != NULL ? model->n_visible : 0,
+                                   "state");
+
+    if (status == EBM_OK)
+        status = ebm_check_pointer(rng, "rng");
+    if (status == EBM_OK)
+        status = ebm_check_positive(temperature, "temperature");
+    if (status == EBM_OK && steps == 0)
+        status = ebm_fail(EBM_ERR_ARGUMENT, "steps is 0; expected >= 1");
+    if (status != EBM_OK)
+        return status;
+    d = model->n_visible;
+    k = model->n_hidden;
+    scaled = ebm_alloc_floats(chains * d);
+    prob = ebm_alloc_floats(chains * k);
+    hidden = ebm_alloc_floats(chains * k);
+    means = ebm_alloc_floats(chains * d);
+    if (scaled == NULL || prob == NULL || hidden == NULL || means == NULL) {
+        status = ebm_fail(EBM_ERR_NOMEM,
+                          "cannot allocate Gibbs buffers for %zu chains",
+                          chains);
+    } else {
+        for (unsigned step = 0; step < steps; step++) {
+            ebm_gbrbm_hidden_input(model, state, chains, scaled, prob);
+            for (size_t e = 0; e < chains * k; e++)
+                prob[e] = ebm_vsigmoid(prob[e] / temperature);
+            ebm_rng_bernoulli(rng->seed, rng->stream++, 0, chains * k, prob,
+                              hidden);
+            ebm_gbrbm_visible_mean(model, hidden, chains, 1.0f, means);
+            memcpy(state, means, chains * d * sizeof(float));
+            ebm_gbrbm_sample_visible(model, state, chains, temperature,
+                                     rng->seed, rng->stream++);
+        }
+        if (mean != NULL)
+            memcpy(mean, means, chains * d * sizeof(float));
+    }
+    ebm_free_floats(scaled);
+    ebm_free_floats(prob);
+    ebm_free_floats(hidden);
+    ebm_free_floats(means);
+    return status;
 }

@@ -757,6 +757,59 @@ expect_success "wrote 4 samples" sample --model "$tmp/bm.npz" --count 4 \
 expect_exit 2 "--probabilities applies to RBMs" sample --model "$tmp/bm.npz" \
     --count 4 --steps 3 --probabilities --out "$tmp/bm.png"
 
+# Gaussian visible units: --visible gaussian, whitening, singular values,
+# and eval, filters and sample on the saved model.
+gb_train=(train --data "$data" --rows 300 --epochs 2 --hidden 8 --lr 0.001
+    --visible gaussian)
+expect_exit 2 "--learn-sigma applies only to --visible gaussian" \
+    "${train[@]}" --learn-sigma --out "$tmp/x.npz"
+expect_exit 2 "cannot be combined with --model bm" "${gb_train[@]}" \
+    --model bm --out "$tmp/x.npz"
+expect_exit 2 "--sigma-lr-factor applies only with --learn-sigma" \
+    "${gb_train[@]}" --sigma-lr-factor 0.5 --out "$tmp/x.npz"
+expect_exit 2 "invalid value 'pcb' for --whiten" "${gb_train[@]}" \
+    --whiten pcb --out "$tmp/x.npz"
+run "${gb_train[@]}" --whiten zca --learn-sigma --singular-values --json \
+    --out "$tmp/gb.npz"
+if [ "$status" -ne 0 ]; then
+    fail "--visible gaussian: exit status $status: $(cat "$tmp/stderr")"
+elif [ -x "$python" ]; then
+    "$python" -c '
+import json, math, sys
+lines = [json.loads(line) for line in open(sys.argv[1])]
+assert len(lines) == 3, lines
+for line in lines:
+    values = line["singular_values"]
+    assert len(values) == 8 and values == sorted(values, reverse=True), line
+    assert math.isfinite(line["recon_error"]), line
+' "$tmp/stdout" || fail "--visible gaussian --json: $(cat "$tmp/stdout")"
+    "$python" -c '
+import numpy as np, sys
+f = np.load(sys.argv[1])
+assert f["log_sigma"].shape == (784,) and f["W"].shape == (784, 8), f.files
+assert f["whiten_matrix"].shape == (784, 784), f.files
+' "$tmp/gb.npz" || fail "--visible gaussian: the saved arrays are wrong"
+fi
+run eval --model "$tmp/gb.npz" --data "$data" --rows 50 --json
+if [ "$status" -ne 0 ]; then
+    fail "eval of a Gaussian model: $(cat "$tmp/stderr")"
+elif [ -x "$python" ]; then
+    "$python" -c '
+import json, math, sys
+r = json.loads(open(sys.argv[1]).read())
+assert r["model_type"] == "gbrbm" and r["method"] == "exact", r
+assert r["binarize"] == "none" and math.isfinite(r["mean_loglik"]), r
+assert math.isfinite(r["whiten_log_det"]), r
+' "$tmp/stdout" || fail "eval of a Gaussian model: $(cat "$tmp/stdout")"
+fi
+expect_success "mapped back through the whitening" filters \
+    --model "$tmp/gb.npz" --out "$tmp/gbf.png"
+expect_success "visible means" sample --model "$tmp/gb.npz" --count 4 \
+    --steps 3 --out "$tmp/gbs.png"
+expect_exit 2 "--clamp applies to binary models" sample \
+    --model "$tmp/gb.npz" --count 4 --steps 3 --clamp top:14 \
+    --out "$tmp/gbs.png"
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures of $checks checks failed" >&2
     exit 1

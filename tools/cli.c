@@ -236,3 +236,14 @@ ebm_bm *cli_load_general_bm(const char *path)
     ebm_bm_destroy(bm);
     return NULL;
 }
+
+ebm_gbrbm *cli_load_gbrbm(const char *path, ebm_whitening **whitening)
+{
+    ebm_gbrbm *model = NULL;
+
+    *whitening = NULL;
+    if (ebm_gbrbm_load(path, &model, whitening) != EBM_OK) {
+        return NULL;
+    }
+    return model;
+}

@@ -79,6 +79,10 @@ int cli_load_model(const char *command, const char *path, ebm_rbm **out);
  * whose error cli_load_model then reports). */
 ebm_bm *cli_load_general_bm(const char *path);
 
+/* Returns the model at path if it is a Gaussian-Bernoulli RBM (the file
+ * has log_sigma), with its whitening (or NULL) in *whitening; else NULL. */
+ebm_gbrbm *cli_load_gbrbm(const char *path, ebm_whitening **whitening);
+
 /*
  * Loads the IDX file at path, keeps its first max_rows rows (all when
  * max_rows is 0; more than the file has is a usage error) and binarizes

@@ -3,6 +3,7 @@
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -151,6 +152,61 @@ static int draw_filters(const filters_settings *s, const ebm_rbm *rbm)
     return CLI_EXIT_OK;
 }
 
+/* A Gaussian-Bernoulli model's filters: column k of W is what hidden unit
+ * k adds to the mean of the (whitened) visible units, drawn in the data's
+ * own units through the inverse of the model's whitening. */
+static int draw_gb_filters(const filters_settings *s, const ebm_gbrbm *model,
+                           const ebm_whitening *whitening)
+{
+    size_t visible = 0, hidden = 0, count = 0, columns;
+    image_shape shape;
+    float *images;
+    const float *w = ebm_gbrbm_weights(model);
+    ebm_status status = EBM_OK;
+    int result;
+
+    ebm_gbrbm_shape(model, &visible, &hidden);
+    result = choose_count(s, hidden, &count);
+    if (result == CLI_EXIT_OK) {
+        result = picture_parse_shape("filters", s->image_text, visible,
+                                     &shape);
+    }
+    if (result != CLI_EXIT_OK) {
+        return result;
+    }
+    images = malloc(count * visible * sizeof(float));
+    if (images == NULL) {
+        fprintf(stderr, "ebm filters: out of memory\n");
+        return CLI_EXIT_FAILURE;
+    }
+    for (size_t k = 0; k < count; k++) {
+        for (size_t i = 0; i < visible; i++) {
+            images[k * visible + i] = w[i * hidden + k];
+        }
+    }
+    if (whitening != NULL) {
+        status = ebm_whitening_map_directions(whitening, images, count,
+                                              images);
+    }
+    columns = s->columns > 0 ? s->columns : picture_default_columns(count);
+    if (status == EBM_OK) {
+        status = ebm_png_write_grid(s->out_path, images, count, shape.height,
+                                    shape.width, columns);
+    }
+    free(images);
+    if (status != EBM_OK) {
+        cli_print_library_error("filters", status, "cannot write '%s'",
+                                s->out_path);
+        return CLI_EXIT_FAILURE;
+    }
+    printf("wrote the filters of %zu of %zu hidden units to '%s': images "
+           "of %zu x %zu pixels, %zu per row%s\n", count, hidden,
+           s->out_path, shape.width, shape.height,
+           columns < count ? columns : count,
+           whitening != NULL ? ", mapped back through the whitening" : "");
+    return CLI_EXIT_OK;
+}
+
 int cli_filters(int argc, char **argv)
 {
     filters_settings settings;
@@ -167,6 +223,15 @@ int cli_filters(int argc, char **argv)
                                        settings.out_path);
     }
     if (result == CLI_EXIT_OK) {
+        ebm_whitening *whitening = NULL;
+        ebm_gbrbm *gb = cli_load_gbrbm(settings.model_path, &whitening);
+
+        if (gb != NULL) {
+            result = draw_gb_filters(&settings, gb, whitening);
+            ebm_gbrbm_destroy(gb);
+            ebm_whitening_destroy(whitening);
+            return result;
+        }
         result = cli_load_model("filters", settings.model_path, &rbm);
     }
     if (result == CLI_EXIT_OK) {

@@ -265,6 +265,8 @@ typedef struct sample_run {
     const sample_settings *settings;
     ebm_rbm *rbm;
     ebm_bm *bm;           /* a general BM in place of rbm, or NULL */
+    ebm_gbrbm *gb;        /* a Gaussian-Bernoulli RBM, or NULL */
+    ebm_whitening *whitening; /* of gb, or NULL */
     size_t visible;
     size_t hidden;        /* of bm */
     float *hidden_state;  /* count x hidden, for bm */
@@ -282,6 +284,8 @@ static void free_run(sample_run *run)
     free(run->hidden_state);
     ebm_rbm_destroy(run->rbm);
     ebm_bm_destroy(run->bm);
+    ebm_gbrbm_destroy(run->gb);
+    ebm_whitening_destroy(run->whitening);
 }
 
 /* Builds the clamp mask for the image shape: 1 for the pixels kept. */
@@ -336,11 +340,13 @@ static int allocate_buffers(sample_run *run)
             return CLI_EXIT_FAILURE;
         }
     }
-    if (run->state != NULL && run->settings->probabilities) {
+    if (run->state != NULL
+        && (run->settings->probabilities || run->gb != NULL)) {
         run->prob = malloc(values * sizeof(*run->prob));
     }
     if (run->state == NULL
-        || (run->settings->probabilities && run->prob == NULL)) {
+        || ((run->settings->probabilities || run->gb != NULL)
+            && run->prob == NULL)) {
         fprintf(stderr, "ebm sample: out of memory for %zu chains of %zu "
                 "units\n", run->settings->count, run->visible);
         return CLI_EXIT_FAILURE;
@@ -353,16 +359,18 @@ static int load_start_rows(sample_run *run)
 {
     const sample_settings *s = run->settings;
     ebm_data data = { 0, 0, NULL };
-    int result = cli_load_data("sample", s->data_path, 0, s->binarize,
+    /* A Gaussian model starts from the real values, never binarised. */
+    int result = cli_load_data("sample", s->data_path, 0,
+                               run->gb != NULL ? BINARIZE_NONE : s->binarize,
                                s->seed, &data);
 
-    if (result == CLI_EXIT_OK && run->bm != NULL
+    if (result == CLI_EXIT_OK && (run->bm != NULL || run->gb != NULL)
         && data.cols != run->visible) {
         fprintf(stderr, "ebm sample: model '%s' has %zu visible units, but "
                 "the rows of '%s' have %zu values\n", s->model_path,
                 run->visible, s->data_path, data.cols);
         result = CLI_EXIT_FAILURE;
-    } else if (result == CLI_EXIT_OK && run->bm == NULL) {
+    } else if (result == CLI_EXIT_OK && run->rbm != NULL) {
         result = cli_check_data_width("sample", s->model_path, run->rbm,
                                       s->data_path, &data);
     }
@@ -375,6 +383,16 @@ static int load_start_rows(sample_run *run)
     if (result == CLI_EXIT_OK) {
         memcpy(run->state, data.values,
                s->count * run->visible * sizeof(*run->state));
+    }
+    if (result == CLI_EXIT_OK && run->whitening != NULL) {
+        ebm_status status = ebm_whitening_apply(run->whitening, run->state,
+                                                s->count, run->state);
+
+        if (status != EBM_OK) {
+            cli_print_library_error("sample", status,
+                                    "cannot whiten the starting rows");
+            result = CLI_EXIT_FAILURE;
+        }
     }
     ebm_data_free(&data);
     return result;
@@ -390,7 +408,37 @@ static int run_chains(sample_run *run)
     if (status == EBM_OK && s->init == INIT_RANDOM) {
         status = ebm_rng_fill_bernoulli(&rng, 0.5f, run->state, values);
     }
-    if (status == EBM_OK && run->bm != NULL) {
+    if (status == EBM_OK && run->gb != NULL) {
+        const float *a = ebm_gbrbm_visible_bias(run->gb);
+        const float *log_sigma = ebm_gbrbm_log_sigma(run->gb);
+
+        /* Random starts: the Gaussian part alone, a + sigma z. */
+        if (s->init == INIT_RANDOM) {
+            for (size_t c = 0; c < s->count; c++) {
+                for (size_t i = 0; i < run->visible; i++) {
+                    float u1 = ebm_rng_uniform(rng.seed, rng.stream,
+                                               2 * (c * run->visible + i));
+                    float u2 = ebm_rng_uniform(rng.seed, rng.stream,
+                                               2 * (c * run->visible + i)
+                                                   + 1);
+                    double z = sqrt(-2.0 * log(u1))
+                               * cos(6.283185307179586 * u2);
+
+                    run->state[c * run->visible + i] =
+                        (float)(a[i] + exp(log_sigma[i]) * z);
+                }
+            }
+            rng.stream++;
+        }
+        status = ebm_gbrbm_gibbs(run->gb, run->state, s->count, s->steps,
+                                 s->temperature, &rng, run->prob);
+        /* The picture is the mean a + W h of the last step, in the data's
+         * units: clearer than the noisy samples. */
+        if (status == EBM_OK && run->whitening != NULL) {
+            status = ebm_whitening_invert(run->whitening, run->prob,
+                                          s->count, run->prob);
+        }
+    } else if (status == EBM_OK && run->bm != NULL) {
         /* The hidden units start at fair random bits; a BM's Gibbs sweep
          * resamples every unit, so --steps counts sweeps. */
         if (run->hidden > 0) {
@@ -446,6 +494,14 @@ static int prepare_run(sample_run *run)
     int result = cli_check_output_path("sample", "picture", s->out_path);
 
     if (result == CLI_EXIT_OK) {
+        run->gb = cli_load_gbrbm(s->model_path, &run->whitening);
+    }
+    if (result == CLI_EXIT_OK && run->gb != NULL && s->clamp_side != CLAMP_NONE) {
+        fprintf(stderr, "ebm sample: --clamp applies to binary models; "
+                "'%s' has Gaussian visible units\n", s->model_path);
+        result = CLI_EXIT_USAGE;
+    }
+    if (result == CLI_EXIT_OK && run->gb == NULL) {
         run->bm = cli_load_general_bm(s->model_path);
     }
     if (result == CLI_EXIT_OK && run->bm != NULL && s->probabilities) {
@@ -454,13 +510,15 @@ static int prepare_run(sample_run *run)
                 "unit by unit\n", s->model_path);
         result = CLI_EXIT_USAGE;
     }
-    if (result == CLI_EXIT_OK && run->bm == NULL) {
+    if (result == CLI_EXIT_OK && run->bm == NULL && run->gb == NULL) {
         result = cli_load_model("sample", s->model_path, &run->rbm);
     }
     if (result != CLI_EXIT_OK) {
         return result;
     }
-    if (run->bm != NULL) {
+    if (run->gb != NULL) {
+        ebm_gbrbm_shape(run->gb, &run->visible, NULL);
+    } else if (run->bm != NULL) {
         ebm_bm_shape(run->bm, &run->visible, &run->hidden, NULL);
     } else {
         ebm_rbm_shape(run->rbm, &run->visible, NULL);
@@ -511,7 +569,9 @@ int cli_sample(int argc, char **argv)
     if (result == CLI_EXIT_OK) {
         printf("wrote %zu %s after %u Gibbs steps to '%s': images of %zu x "
                "%zu pixels, %zu per row\n", settings.count,
-               settings.probabilities ? "probability images" : "samples",
+               run.gb != NULL ? "visible means (a + W h, in the data's "
+                                "units)"
+               : settings.probabilities ? "probability images" : "samples",
                settings.steps, settings.out_path, run.shape.width,
                run.shape.height, columns < settings.count ? columns
                                                          : settings.count);

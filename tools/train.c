@@ -16,6 +16,7 @@
 #include "monitor.h"
 #include "options.h"
 #include "train_bm.h"
+#include "train_gb.h"
 #include "train_limits.h"
 
 enum {
@@ -47,8 +48,24 @@ enum {
     OPTION_POSITIVE,
     OPTION_POSITIVE_STEPS,
     OPTION_SAMPLER,
+    OPTION_VISIBLE,
+    OPTION_LEARN_SIGMA,
+    OPTION_SIGMA_LR_FACTOR,
+    OPTION_WHITEN,
+    OPTION_WHITEN_EPSILON,
+    OPTION_SINGULAR_VALUES,
     OPTION_COUNT
 };
+
+/* Values of --visible and --whiten (as ebm_whiten_mode). */
+enum { VISIBLE_BINARY, VISIBLE_GAUSSIAN };
+static const char *const VISIBLE_NAMES[] = { "binary", "gaussian" };
+static const char *const WHITEN_NAMES[] = { "none", "standard", "pca",
+                                            "zca" };
+
+/* Default of --whiten-epsilon: added to the covariance eigenvalues, in the
+ * squared units of the data (pixels scaled to [0, 1]). */
+#define DEFAULT_WHITEN_EPSILON 0.01f
 
 /* Values of --model, --lateral, --positive and --sampler, in the order of
  * their names (--positive and --sampler as ebm_bm_positive and
@@ -104,6 +121,11 @@ typedef struct train_settings {
     size_t lattice_rows; /* --lattice R x C, or 0 */
     size_t lattice_cols;
     ebm_bm_options bm_options;
+    size_t visible;      /* VISIBLE_* */
+    ebm_gbrbm_options gb_options;
+    size_t whiten;       /* ebm_whiten_mode */
+    float whiten_epsilon;
+    bool singular_values;
 } train_settings;
 
 /* State of one training run, also the user data of the epoch callback. */
@@ -194,6 +216,25 @@ static void print_help(void)
 "\n",
         stdout);
     fputs(
+"Gaussian visible units (real-valued data):\n"
+"  --visible V         binary (default) or gaussian: a Gaussian-Bernoulli\n"
+"                      RBM on the values in [0, 1] (--binarize defaults to\n"
+"                      none)\n"
+"  --learn-sigma       learn each visible unit's standard deviation (as\n"
+"                      log sigma); default: fixed at the whitened data's\n"
+"                      standard deviation\n"
+"  --sigma-lr-factor F learning rate of log sigma over --lr (default 0.1)\n"
+"  --whiten W          none (default), standard, pca or zca: a transform\n"
+"                      fitted on the training rows, stored in the model and\n"
+"                      applied by 'ebm eval' and 'ebm sample'\n"
+"  --whiten-epsilon E  added to the covariance eigenvalues by pca and zca,\n"
+"                      >= 0 (default 0.01)\n"
+"  --singular-values   print the singular values of W after each epoch\n"
+"                      (all in JSON, the largest 5 in the table)\n"
+"  Progress columns: recon_error (squared error of the mean-field\n"
+"  reconstruction, whitened units), fe_gap, mean_sigma, samples/s and\n"
+"  seconds.\n"
+"\n"
 "General Boltzmann machines:\n"
 "  --model M           rbm (default) or bm\n"
 "  --lateral L         couplings besides W of --model bm: none (default),\n"
@@ -508,6 +549,69 @@ static int parse_model_options(const option_spec *specs, train_settings *s)
     return 0;
 }
 
+/* Parses --visible and the options of Gaussian visible units, and rejects
+ * them with binary units. */
+static int parse_visible_options(const option_spec *specs,
+                                 train_settings *s)
+{
+    static const int gaussian_only[] = { OPTION_LEARN_SIGMA,
+                                         OPTION_SIGMA_LR_FACTOR,
+                                         OPTION_WHITEN,
+                                         OPTION_WHITEN_EPSILON,
+                                         OPTION_SINGULAR_VALUES };
+    const option_spec *visible = &specs[OPTION_VISIBLE];
+
+    ebm_gbrbm_options_init(&s->gb_options);
+    s->whiten_epsilon = DEFAULT_WHITEN_EPSILON;
+    if (visible->given
+        && options_parse_choice("train", visible->name, visible->value,
+                                VISIBLE_NAMES, 2, &s->visible) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    if (s->visible == VISIBLE_BINARY) {
+        for (size_t i = 0; i < sizeof gaussian_only / sizeof gaussian_only[0];
+             i++) {
+            if (specs[gaussian_only[i]].given) {
+                fprintf(stderr, "ebm train: %s applies only to --visible "
+                        "gaussian\n", specs[gaussian_only[i]].name);
+                return CLI_EXIT_USAGE;
+            }
+        }
+        return 0;
+    }
+    if (s->model == MODEL_BM) {
+        fprintf(stderr, "ebm train: --visible gaussian is an RBM; it cannot "
+                "be combined with --model bm\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (specs[OPTION_AIS_EVERY].given) {
+        fprintf(stderr, "ebm train: --ais-every applies to binary units; "
+                "measure a Gaussian model with 'ebm eval'\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (!specs[OPTION_BINARIZE].given) {
+        s->binarize = BINARIZE_NONE;
+    }
+    s->gb_options.learn_sigma = specs[OPTION_LEARN_SIGMA].given;
+    s->singular_values = specs[OPTION_SINGULAR_VALUES].given;
+    if ((specs[OPTION_WHITEN].given
+         && options_parse_choice("train", "--whiten",
+                                 specs[OPTION_WHITEN].value, WHITEN_NAMES, 4,
+                                 &s->whiten) != 0)
+        || parse_float_option(&specs[OPTION_WHITEN_EPSILON], NON_NEGATIVE,
+                              &s->whiten_epsilon) != 0
+        || parse_float_option(&specs[OPTION_SIGMA_LR_FACTOR], NON_NEGATIVE,
+                              &s->gb_options.sigma_rate_factor) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    if (specs[OPTION_SIGMA_LR_FACTOR].given && !s->gb_options.learn_sigma) {
+        fprintf(stderr, "ebm train: --sigma-lr-factor applies only with "
+                "--learn-sigma\n");
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int parse_settings(int argc, char **argv, train_settings *s)
 {
     option_spec specs[OPTION_COUNT] = {
@@ -539,6 +643,14 @@ static int parse_settings(int argc, char **argv, train_settings *s)
         [OPTION_POSITIVE] = { "--positive", true, false, NULL },
         [OPTION_POSITIVE_STEPS] = { "--positive-steps", true, false, NULL },
         [OPTION_SAMPLER] = { "--sampler", true, false, NULL },
+        [OPTION_VISIBLE] = { "--visible", true, false, NULL },
+        [OPTION_LEARN_SIGMA] = { "--learn-sigma", false, false, NULL },
+        [OPTION_SIGMA_LR_FACTOR] = { "--sigma-lr-factor", true, false,
+                                     NULL },
+        [OPTION_WHITEN] = { "--whiten", true, false, NULL },
+        [OPTION_WHITEN_EPSILON] = { "--whiten-epsilon", true, false, NULL },
+        [OPTION_SINGULAR_VALUES] = { "--singular-values", false, false,
+                                     NULL },
     };
 
     memset(s, 0, sizeof *s);
@@ -555,7 +667,8 @@ static int parse_settings(int argc, char **argv, train_settings *s)
         || parse_optimizer(specs, &s->config) != 0
         || parse_data_options(specs, s) != 0
         || parse_ais_options(specs, s) != 0
-        || parse_model_options(specs, s) != 0) {
+        || parse_model_options(specs, s) != 0
+        || parse_visible_options(specs, s) != 0) {
         return CLI_EXIT_USAGE;
     }
     s->json = specs[OPTION_JSON].given;
@@ -907,6 +1020,41 @@ static int train_bm_on_data(const train_settings *s, const ebm_data *data)
     return train_bm_run(&request);
 }
 
+/* --visible gaussian: hands the split rows to train_gb.c. */
+static int train_gb_on_data(const train_settings *s, const ebm_data *data)
+{
+    training_run run = { .settings = s };
+    train_gb_request request;
+    int result = split_rows(&run, data);
+
+    if (result != CLI_EXIT_OK) {
+        return result;
+    }
+    request = (train_gb_request){
+        .data_path = s->data_path,
+        .out_path = s->out_path,
+        .hidden = s->hidden,
+        .epochs = s->epochs,
+        .config = s->config,
+        .options = s->gb_options,
+        .whiten = (ebm_whiten_mode)s->whiten,
+        .whiten_epsilon = s->whiten_epsilon,
+        .singular_values = s->singular_values,
+        .init_stddev = s->init_stddev,
+        .json = s->json,
+        .monitor_rows = s->monitor_rows,
+        .train = run.train,
+        .n_train = run.n_train,
+        .valid = run.valid,
+        .n_valid = run.n_valid,
+        .cols = run.cols,
+    };
+    if (request.config.batch_size > run.n_train) {
+        request.config.batch_size = run.n_train;
+    }
+    return train_gb_run(&request);
+}
+
 static int train_on_data(const train_settings *s, const ebm_data *data)
 {
     training_run run = { .settings = s };
@@ -914,6 +1062,9 @@ static int train_on_data(const train_settings *s, const ebm_data *data)
 
     if (s->model == MODEL_BM) {
         return train_bm_on_data(s, data);
+    }
+    if (s->visible == VISIBLE_GAUSSIAN) {
+        return train_gb_on_data(s, data);
     }
     result = prepare_run(&run, data);
 
