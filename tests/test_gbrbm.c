@@ -174,6 +174,29 @@ START_TEST(log_z_matches_integration)
                      EBM_OK);
     ck_assert_double_eq_tol(log_z, expected, 1e-6);
     ebm_gbrbm_destroy(gauss);
+
+    /* W = 0: the hidden units are independent of v, so log Z is the
+     * Gaussian part plus sum_j softplus(b_j); AIS gets it exactly, since
+     * every importance weight is 1. */
+    ebm_gbrbm *free_units = random_model(4, 3, 0.0, 7102);
+    ebm_ais_config config;
+    ebm_ais_result result;
+    const float *b = ebm_gbrbm_hidden_bias(free_units);
+    expected = 0.0;
+    log_sigma = ebm_gbrbm_log_sigma(free_units);
+    for (size_t i = 0; i < 4; i++)
+        expected += 0.5 * log(2.0 * M_PI) + log_sigma[i];
+    for (size_t j = 0; j < 3; j++)
+        expected += log1p(exp(b[j]));
+    ck_assert_int_eq(ebm_gbrbm_log_partition_exact(free_units, 1.0f, &log_z),
+                     EBM_OK);
+    ck_assert_double_eq_tol(log_z, expected, 1e-6);
+    ebm_ais_config_init(&config);
+    config.chains = 10;
+    config.betas = 50;
+    ck_assert_int_eq(ebm_gbrbm_ais(free_units, &config, &result), EBM_OK);
+    ck_assert_double_eq_tol(result.log_z, expected, 1e-5);
+    ebm_gbrbm_destroy(free_units);
 }
 END_TEST
 
