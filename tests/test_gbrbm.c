@@ -302,6 +302,35 @@ START_TEST(ais_brackets_exact)
 }
 END_TEST
 
+/* More inverse temperatures, smaller error: the standard error at 3,000
+ * inverse temperatures is below that at 30, and the estimate at 3,000
+ * brackets the exact value (false failure about 0.3%). */
+START_TEST(ais_error_shrinks_with_betas)
+{
+    ebm_gbrbm *model = random_model(6, 10, 1.5, 7350);
+    ebm_ais_config config;
+    ebm_ais_result coarse, fine;
+    double exact;
+
+    ck_assert_int_eq(ebm_gbrbm_log_partition_exact(model, 1.0f, &exact),
+                     EBM_OK);
+    ebm_ais_config_init(&config);
+    config.chains = 200;
+    config.seed = 7351;
+    config.betas = 30;
+    ck_assert_int_eq(ebm_gbrbm_ais(model, &config, &coarse), EBM_OK);
+    config.betas = 3000;
+    ck_assert_int_eq(ebm_gbrbm_ais(model, &config, &fine), EBM_OK);
+    printf("  30 betas: %.4f (se %.4f); 3000: %.4f (se %.4f); exact %.4f\n",
+           coarse.log_z, coarse.std_error, fine.log_z, fine.std_error,
+           exact);
+    ck_assert_double_lt(fine.std_error, coarse.std_error);
+    ck_assert_double_le(fine.log_z_low, exact);
+    ck_assert_double_ge(fine.log_z_high, exact);
+    ebm_gbrbm_destroy(model);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* Training                                                                 */
 /* ------------------------------------------------------------------------ */
@@ -649,6 +678,7 @@ static Suite *gbrbm_suite(void)
     tcase_add_test(model, log_z_matches_integration);
     tcase_add_test(model, free_energy_and_conditionals);
     tcase_add_test(model, ais_brackets_exact);
+    tcase_add_test(model, ais_error_shrinks_with_betas);
     tcase_add_test(model, save_load_round_trip);
     tcase_add_test(training, two_cluster_mixture);
     tcase_add_test(training, sigma_learning_and_rejection);
