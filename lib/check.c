@@ -159,3 +159,34 @@ ebm_status ebm_check_batch(const float *values, size_t rows, size_t cols,
         return status;
     return ebm_check_unit_interval(values, rows, cols, name);
 }
+
+ebm_status ebm_check_train_config(const ebm_train_config *config)
+{
+    if (config->method != EBM_CD && config->method != EBM_PCD)
+        return ebm_fail(EBM_ERR_ARGUMENT,
+                        "method is %d; expected EBM_CD or EBM_PCD",
+                        (int)config->method);
+    if (config->gibbs_steps == 0)
+        return ebm_fail(EBM_ERR_ARGUMENT,
+                        "gibbs_steps is 0; expected at least 1");
+    if (config->batch_size == 0)
+        return ebm_fail(EBM_ERR_SIZE, "batch_size is 0");
+    if (config->batch_size > EBM_MAX_UNITS ||
+        config->chains > EBM_MAX_UNITS)
+        return ebm_fail(EBM_ERR_LIMIT,
+                        "batch_size %zu or chains %zu exceeds %zu rows",
+                        config->batch_size, config->chains, EBM_MAX_UNITS);
+    if (!(isfinite(config->learning_rate) && config->learning_rate > 0.0f))
+        return ebm_fail(EBM_ERR_ARGUMENT,
+                        "learning_rate is %g; expected a finite value > 0",
+                        (double)config->learning_rate);
+    if (!(config->momentum >= 0.0f && config->momentum < 1.0f))
+        return ebm_fail(EBM_ERR_ARGUMENT,
+                        "momentum is %g; expected a value in [0, 1)",
+                        (double)config->momentum);
+    if (!(isfinite(config->weight_decay) && config->weight_decay >= 0.0f))
+        return ebm_fail(EBM_ERR_ARGUMENT,
+                        "weight_decay is %g; expected a finite value >= 0",
+                        (double)config->weight_decay);
+    return EBM_OK;
+}

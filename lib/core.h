@@ -62,6 +62,11 @@ ebm_status ebm_check_positive(float value, const char *name);
 ebm_status ebm_check_batch(const float *values, size_t rows, size_t cols,
                            const char *name);
 
+/* Checks the fields of a training configuration that every trainer uses:
+ * method, gibbs_steps, batch_size and chains (at most EBM_MAX_UNITS),
+ * learning_rate, momentum and weight_decay. */
+ebm_status ebm_check_train_config(const ebm_train_config *config);
+
 /* Largest and smallest of two sizes. */
 static inline size_t ebm_min_size(size_t a, size_t b)
 {

@@ -83,25 +83,9 @@ ebm_status ebm_gbrbm_trainer_create(const ebm_gbrbm *model,
         status = ebm_check_pointer(out, "out");
     if (status != EBM_OK)
         return status;
-    if (config->method != EBM_CD && config->method != EBM_PCD)
-        return ebm_fail(EBM_ERR_ARGUMENT,
-                        "method is %d; expected EBM_CD or EBM_PCD",
-                        (int)config->method);
-    if (config->gibbs_steps == 0)
-        return ebm_fail(EBM_ERR_ARGUMENT,
-                        "gibbs_steps is 0; expected at least 1");
-    if (config->batch_size == 0)
-        return ebm_fail(EBM_ERR_SIZE, "batch_size is 0; expected >= 1");
-    if (ebm_check_positive(config->learning_rate, "learning_rate") != EBM_OK)
-        return EBM_ERR_ARGUMENT;
-    if (!(config->momentum >= 0.0f && config->momentum < 1.0f))
-        return ebm_fail(EBM_ERR_ARGUMENT,
-                        "momentum is %g; expected a value in [0, 1)",
-                        (double)config->momentum);
-    if (!(config->weight_decay >= 0.0f && isfinite(config->weight_decay)))
-        return ebm_fail(EBM_ERR_ARGUMENT,
-                        "weight_decay is %g; expected a finite value >= 0",
-                        (double)config->weight_decay);
+    status = ebm_check_train_config(config);
+    if (status != EBM_OK)
+        return status;
     if (!(options->sigma_rate_factor >= 0.0f &&
           isfinite(options->sigma_rate_factor)))
         return ebm_fail(EBM_ERR_ARGUMENT,

@@ -25,37 +25,6 @@ struct trainer_layout {
     size_t bytes;  /* the whole allocation */
 };
 
-static ebm_status validate_config(const ebm_train_config *config)
-{
-    if (config->method != EBM_CD && config->method != EBM_PCD)
-        return ebm_fail(EBM_ERR_ARGUMENT,
-                        "method is %d; expected EBM_CD or EBM_PCD",
-                        (int)config->method);
-    if (config->gibbs_steps == 0)
-        return ebm_fail(EBM_ERR_ARGUMENT,
-                        "gibbs_steps is 0; expected at least 1");
-    if (config->batch_size == 0)
-        return ebm_fail(EBM_ERR_SIZE, "batch_size is 0");
-    if (config->batch_size > EBM_MAX_UNITS ||
-        config->chains > EBM_MAX_UNITS)
-        return ebm_fail(EBM_ERR_LIMIT,
-                        "batch_size %zu or chains %zu exceeds %zu rows",
-                        config->batch_size, config->chains, EBM_MAX_UNITS);
-    if (!(isfinite(config->learning_rate) && config->learning_rate > 0.0f))
-        return ebm_fail(EBM_ERR_ARGUMENT,
-                        "learning_rate is %g; expected a finite value > 0",
-                        (double)config->learning_rate);
-    if (!(config->momentum >= 0.0f && config->momentum < 1.0f))
-        return ebm_fail(EBM_ERR_ARGUMENT,
-                        "momentum is %g; expected a value in [0, 1)",
-                        (double)config->momentum);
-    if (!(isfinite(config->weight_decay) && config->weight_decay >= 0.0f))
-        return ebm_fail(EBM_ERR_ARGUMENT,
-                        "weight_decay is %g; expected a finite value >= 0",
-                        (double)config->weight_decay);
-    return EBM_OK;
-}
-
 /* Number of persistent chains that the config requests: 0 for CD. */
 static size_t resolved_chains(const ebm_train_config *config)
 {
@@ -134,7 +103,7 @@ static ebm_status check_create_args(const ebm_rbm *rbm,
     if (status == EBM_OK)
         status = ebm_check_pointer(config, "config");
     if (status == EBM_OK)
-        status = validate_config(config);
+        status = ebm_check_train_config(config);
     if (status == EBM_OK)
         status = plan_layout(rbm, config, layout);
     return status;
