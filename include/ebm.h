@@ -1484,6 +1484,27 @@ EBM_API ebm_status ebm_gbrbm_gibbs(const ebm_gbrbm *model, float *state,
                                    float temperature, ebm_rng *rng,
                                    float *mean);
 
+/* The kinds of model file that libebm writes. */
+typedef enum ebm_model_kind {
+    EBM_MODEL_RBM = 0,   /* W, visible_bias, hidden_bias: ebm_rbm_load */
+    EBM_MODEL_BM = 1,    /* V, U or a mask present: ebm_bm_load */
+    EBM_MODEL_GBRBM = 2  /* log_sigma present: ebm_gbrbm_load */
+} ebm_model_kind;
+
+/*
+ * Tells from the entries of an .npz model file which loader reads it,
+ * without reading the arrays (the loader then validates them). Errors:
+ * EBM_ERR_NULL, EBM_ERR_IO, EBM_ERR_FORMAT (not a zip archive, or
+ * log_sigma together with V or U), EBM_ERR_TRUNCATED, EBM_ERR_UNSUPPORTED,
+ * EBM_ERR_NOMEM.
+ */
+EBM_API ebm_status ebm_model_file_kind(const char *path,
+                                       ebm_model_kind *kind);
+
+/* The mask of V (hidden = 0) or U (hidden = 1) as an n x n byte matrix,
+ * or NULL when the block is unmasked or absent (and for a NULL model). */
+EBM_API const unsigned char *ebm_bm_mask(const ebm_bm *bm, int hidden);
+
 #ifdef __cplusplus
 }
 #endif

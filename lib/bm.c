@@ -312,6 +312,13 @@ const float *ebm_bm_hidden_couplings(const ebm_bm *bm)
     return bm != NULL ? bm->hidden_couplings : NULL;
 }
 
+const unsigned char *ebm_bm_mask(const ebm_bm *bm, int hidden)
+{
+    if (bm == NULL)
+        return NULL;
+    return bm->graph[hidden ? EBM_LAYER_HIDDEN : EBM_LAYER_VISIBLE].mask;
+}
+
 /* Copies rows x cols finite values into target, which is NULL when the
  * model lacks the block called `name`. */
 static ebm_status set_array(ebm_bm *bm, float *target, const float *source,

@@ -285,3 +285,34 @@ ebm_status ebm_bm_load(const char *path, ebm_bm **out)
     *out = bm;
     return EBM_OK;
 }
+
+ebm_status ebm_model_file_kind(const char *path, ebm_model_kind *kind)
+{
+    static const char *const bm_entries[] = {"V.npy", "U.npy", "V_mask.npy",
+                                             "U_mask.npy"};
+    ebm_zip_reader *zip = NULL;
+    bool lateral = false;
+    ebm_status status = ebm_check_pointer(path, "path");
+
+    if (status == EBM_OK)
+        status = ebm_check_pointer(kind, "kind");
+    if (status == EBM_OK)
+        status = ebm_zip_reader_open(path, &zip);
+    if (status != EBM_OK)
+        return status;
+    for (size_t i = 0; i < 4; i++)
+        lateral = lateral || ebm_zip_reader_contains(zip, bm_entries[i]);
+    if (ebm_zip_reader_contains(zip, "log_sigma.npy")) {
+        if (lateral)
+            status = ebm_fail(EBM_ERR_FORMAT,
+                              "%s: the file has both log_sigma (Gaussian "
+                              "visible units) and lateral couplings; no "
+                              "model of libebm has both",
+                              path);
+        *kind = EBM_MODEL_GBRBM;
+    } else {
+        *kind = lateral ? EBM_MODEL_BM : EBM_MODEL_RBM;
+    }
+    ebm_zip_reader_close(zip);
+    return status;
+}

@@ -9,6 +9,7 @@
 
 #include "gbrbm_internal.h"
 #include "model_io.h"
+#include "parallel.h"
 #include "whiten_internal.h"
 
 enum {
@@ -100,6 +101,34 @@ static ebm_status shape_error(const char *path,
                     path, p->entry, p->array.shape[0],
                     p->ndim == 2 ? ", " : "",
                     p->ndim == 2 ? p->array.shape[1] : (size_t)0, expected);
+}
+
+/* Fails unless whiten_matrix times whiten_inverse is the identity within
+ * 1e-3 per element, so that pictures and densities use a true inverse. */
+static ebm_status check_inverse(const ebm_whitening *w, const char *path)
+{
+    size_t d = w->cols;
+    float *product = ebm_alloc_floats(d * d);
+    float worst = 0.0f;
+
+    if (product == NULL)
+        return ebm_fail(EBM_ERR_NOMEM, "%s: cannot check the whitening",
+                        path);
+    ebm_gemm(false, false, d, d, d, 1.0f, w->matrix, d, w->inverse, d, 0.0f,
+             product, d, NULL, NULL);
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < d; j++) {
+            float error = fabsf(product[i * d + j] - (i == j ? 1.0f : 0.0f));
+
+            worst = error > worst ? error : worst;
+        }
+    ebm_free_floats(product);
+    if (!(worst <= 1e-3f))
+        return ebm_fail(EBM_ERR_FORMAT,
+                        "%s: whiten_matrix times whiten_inverse differs "
+                        "from the identity by %g; they must be inverses",
+                        path, (double)worst);
+    return EBM_OK;
 }
 
 static ebm_status read_gbrbm(ebm_zip_reader *zip, const char *path,
@@ -204,6 +233,8 @@ static ebm_status read_gbrbm(ebm_zip_reader *zip, const char *path,
                 zip, path, &params[ENTRY_WHITEN_LOG_DET], &log_det);
         if (status == EBM_OK)
             whitening->log_det = log_det;
+        if (status == EBM_OK)
+            status = check_inverse(whitening, path);
     }
     if (status != EBM_OK) {
         ebm_gbrbm_destroy(model);

@@ -221,29 +221,40 @@ int cli_check_output_path(const char *command, const char *what,
     return result;
 }
 
-ebm_bm *cli_load_general_bm(const char *path)
+int cli_model_kind(const char *command, const char *path,
+                   ebm_model_kind *kind)
 {
-    ebm_bm *bm = NULL;
-    unsigned couplings = 0;
+    ebm_status status = ebm_model_file_kind(path, kind);
 
-    if (ebm_bm_load(path, &bm) != EBM_OK) {
-        return NULL;
+    if (status != EBM_OK) {
+        cli_print_library_error(command, status, "cannot read model '%s'",
+                                path);
+        return CLI_EXIT_FAILURE;
     }
-    ebm_bm_shape(bm, NULL, NULL, &couplings);
-    if (couplings & (EBM_BM_VISIBLE_VISIBLE | EBM_BM_HIDDEN_HIDDEN)) {
-        return bm;
-    }
-    ebm_bm_destroy(bm);
-    return NULL;
+    return CLI_EXIT_OK;
 }
 
-ebm_gbrbm *cli_load_gbrbm(const char *path, ebm_whitening **whitening)
+int cli_load_bm(const char *command, const char *path, ebm_bm **out)
 {
-    ebm_gbrbm *model = NULL;
+    ebm_status status = ebm_bm_load(path, out);
 
-    *whitening = NULL;
-    if (ebm_gbrbm_load(path, &model, whitening) != EBM_OK) {
-        return NULL;
+    if (status != EBM_OK) {
+        cli_print_library_error(command, status, "cannot read model '%s'",
+                                path);
+        return CLI_EXIT_FAILURE;
     }
-    return model;
+    return CLI_EXIT_OK;
+}
+
+int cli_load_gbrbm(const char *command, const char *path, ebm_gbrbm **out,
+                   ebm_whitening **whitening)
+{
+    ebm_status status = ebm_gbrbm_load(path, out, whitening);
+
+    if (status != EBM_OK) {
+        cli_print_library_error(command, status, "cannot read model '%s'",
+                                path);
+        return CLI_EXIT_FAILURE;
+    }
+    return CLI_EXIT_OK;
 }

@@ -74,14 +74,16 @@ int cli_check_output_path(const char *command, const char *what,
 /* Loads the model at path, printing the error on failure. */
 int cli_load_model(const char *command, const char *path, ebm_rbm **out);
 
-/* Returns the model at path as a general BM if its file has lateral
- * couplings V or U; else NULL (an RBM file, or a file that does not load,
- * whose error cli_load_model then reports). */
-ebm_bm *cli_load_general_bm(const char *path);
+/* Stores which loader reads the model file at path (ebm_model_file_kind),
+ * or prints the error and returns CLI_EXIT_FAILURE. */
+int cli_model_kind(const char *command, const char *path,
+                   ebm_model_kind *kind);
 
-/* Returns the model at path if it is a Gaussian-Bernoulli RBM (the file
- * has log_sigma), with its whitening (or NULL) in *whitening; else NULL. */
-ebm_gbrbm *cli_load_gbrbm(const char *path, ebm_whitening **whitening);
+/* Load a general BM, or a Gaussian-Bernoulli RBM with its whitening (or
+ * NULL), printing the loader's error on failure. */
+int cli_load_bm(const char *command, const char *path, ebm_bm **out);
+int cli_load_gbrbm(const char *command, const char *path, ebm_gbrbm **out,
+                   ebm_whitening **whitening);
 
 /*
  * Loads the IDX file at path, keeps its first max_rows rows (all when

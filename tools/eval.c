@@ -78,7 +78,7 @@ typedef struct eval_report {
     bool has_reverse;
     ebm_ais_result reverse;
     double mean_loglik;
-    const char *loglik_kind; /* NULL (RBM: exact), "exact" or
+    const char *loglik_kind; /* NULL (RBM: exact), "exact_marginal" or
                                 "mean_field_bound" (general BM) */
     double pseudo_loglik;
     double recon_error;
@@ -126,7 +126,10 @@ static void print_help(void)
 "                      with bounds of 3 standard errors\n"
 "  --ais-chains C      AIS runs, 1 to 16777216 (default 100)\n"
 "  --ais-betas N       inverse temperatures of each run, 2 to 4294967295\n"
-"                      (default 14500; the time grows linearly with C x N)\n"
+"                      (default 14500; the time grows linearly with C x N).\n"
+"                      Fewer give a quicker estimate that tends to put\n"
+"                      log Z too low (the log-likelihood too high), by\n"
+"                      more than the printed bounds show\n"
 "  --ais-base B        base model of AIS: data (default), independent\n"
 "                      units with the column means of the data, or\n"
 "                      uniform, every visible state equally likely\n"
@@ -168,6 +171,9 @@ static void print_help(void)
 "  reverse_log_z       with --reverse, the reverse AIS estimate of log Z,\n"
 "                      with reverse_log_z_low, reverse_log_z_high and the\n"
 "                      reverse_mean_loglik that follows from it\n"
+"  mean_loglik_kind    BMs: exact_marginal (hidden units summed out) or\n"
+"                      mean_field_bound; Gaussian models: density, with\n"
+"                      whiten_log_det, the log |det M| it includes\n"
 "  log_z_seconds       wall time of computing log Z\n"
 "  seconds             wall time of the whole run, loading included\n"
 "\n"
@@ -528,7 +534,7 @@ static int measure_bm_data(const eval_settings *s, const ebm_bm *bm,
         return CLI_EXIT_FAILURE;
     }
     if (report->hidden <= BM_EXACT_HIDDEN_MAX_UNITS) {
-        report->loglik_kind = "exact";
+        report->loglik_kind = "exact_marginal";
         status = ebm_bm_log_unnormalized(bm, data->values, data->rows, 1.0f,
                                          per_row);
     } else {
@@ -747,9 +753,12 @@ static void print_json(const eval_settings *s, const eval_report *r)
                r->loglik_kind);
     }
     if (r->ais_used) {
+        bool gaussian = r->loglik_kind != NULL
+                        && strcmp(r->loglik_kind, "density") == 0;
+
         printf(", \"ais_chains\": %zu, \"ais_betas\": %zu, \"ais_base\": "
                "\"%s\", \"seed\": %" PRIu64, s->chains, s->betas,
-               BASE_NAMES[s->base], s->seed);
+               gaussian ? "gaussian_part" : BASE_NAMES[s->base], s->seed);
     }
     for (size_t i = 0; i < count; i++) {
         printf(", \"%s\": ", values[i].name);
@@ -762,7 +771,13 @@ static void print_method(const eval_settings *s, const eval_report *r)
 {
     size_t units = smaller_layer(r);
 
-    if (r->loglik_kind != NULL && r->exact) {
+    bool gaussian = r->loglik_kind != NULL
+                    && strcmp(r->loglik_kind, "density") == 0;
+
+    if (gaussian && r->exact) {
+        printf("%-20s exact, 2^%zu hidden states, visible units integrated "
+               "in closed form\n", "method", r->hidden);
+    } else if (r->loglik_kind != NULL && r->exact) {
         printf("%-20s exact, all 2^%zu joint states\n", "method",
                r->visible + r->hidden);
     } else if (r->exact) {
@@ -774,8 +789,9 @@ static void print_method(const eval_settings *s, const eval_report *r)
     }
     if (r->ais_used) {
         printf("%-20s %s, seed %" PRIu64 "\n", "ais_base",
-               s->base == BASE_DATA ? "data (column means of the rows)"
-                                    : "uniform",
+               gaussian ? "the model's Gaussian part (W = 0, b = 0)"
+               : s->base == BASE_DATA ? "data (column means of the rows)"
+                                      : "uniform",
                s->seed);
     }
 }
@@ -817,11 +833,17 @@ static int run_eval(const eval_settings *s, ebm_rbm **rbm, ebm_data *data)
     if (s->threads_given) {
         result = cli_set_threads("eval", s->threads);
     }
-    if (result == CLI_EXIT_OK) {
-        ebm_whitening *whitening = NULL;
-        ebm_gbrbm *gb = cli_load_gbrbm(s->model_path, &whitening);
+    ebm_model_kind kind = EBM_MODEL_RBM;
 
-        if (gb != NULL) {
+    if (result == CLI_EXIT_OK) {
+        result = cli_model_kind("eval", s->model_path, &kind);
+    }
+    if (result == CLI_EXIT_OK && kind == EBM_MODEL_GBRBM) {
+        ebm_whitening *whitening = NULL;
+        ebm_gbrbm *gb = NULL;
+
+        result = cli_load_gbrbm("eval", s->model_path, &gb, &whitening);
+        if (result == CLI_EXIT_OK) {
             /* Real-valued rows: no binarisation unless asked for. */
             size_t binarize = s->binarize_given ? s->binarize
                                                 : BINARIZE_NONE;
@@ -846,13 +868,14 @@ static int run_eval(const eval_settings *s, ebm_rbm **rbm, ebm_data *data)
                     print_table(&used, &report);
                 }
             }
-            return result;
         }
+        return result;
     }
-    if (result == CLI_EXIT_OK) {
-        ebm_bm *bm = cli_load_general_bm(s->model_path);
+    if (result == CLI_EXIT_OK && kind == EBM_MODEL_BM) {
+        ebm_bm *bm = NULL;
 
-        if (bm != NULL) {
+        result = cli_load_bm("eval", s->model_path, &bm);
+        if (result == CLI_EXIT_OK) {
             result = cli_load_data("eval", s->data_path, s->max_rows,
                                    s->binarize, s->seed, data);
             ebm_bm_shape(bm, &report.visible, &report.hidden, NULL);
@@ -867,8 +890,10 @@ static int run_eval(const eval_settings *s, ebm_rbm **rbm, ebm_data *data)
             } else if (result == CLI_EXIT_OK) {
                 print_table(s, &report);
             }
-            return result;
         }
+        return result;
+    }
+    if (result == CLI_EXIT_OK) {
         result = cli_load_model("eval", s->model_path, rbm);
     }
     if (result == CLI_EXIT_OK) {

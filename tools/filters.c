@@ -29,7 +29,9 @@ static void print_help(void)
     fputs(
 "Usage: ebm filters --model MODEL --out FILE.png [OPTIONS]\n"
 "\n"
-"Draws the filters of a model saved by 'ebm train' as a grid of 8-bit\n"
+"Draws the filters of a model saved by 'ebm train' (an RBM, a BM with\n"
+"weights W, or a Gaussian-Bernoulli RBM, whose filters are mapped back\n"
+"through its whitening) as a grid of 8-bit\n"
 "grayscale images in a PNG file: the filter of hidden unit k is column k\n"
 "of W, the weights from every visible unit to it, shown as an image. Each\n"
 "filter is scaled to its own range: its most negative weight is black,\n"
@@ -207,6 +209,57 @@ static int draw_gb_filters(const filters_settings *s, const ebm_gbrbm *model,
     return CLI_EXIT_OK;
 }
 
+/* A general BM's filters: the columns of W, as for an RBM. */
+static int draw_bm_filters(const filters_settings *s, const ebm_bm *bm)
+{
+    size_t visible = 0, hidden = 0, count = 0, columns;
+    image_shape shape;
+    float *images;
+    const float *w = ebm_bm_weights(bm);
+    ebm_status status;
+    int result;
+
+    ebm_bm_shape(bm, &visible, &hidden, NULL);
+    if (w == NULL && hidden > 0) {
+        fprintf(stderr, "ebm filters: model '%s' has no weights W between "
+                "its layers, so it has no filters to draw\n",
+                s->model_path);
+        return CLI_EXIT_FAILURE;
+    }
+    result = choose_count(s, hidden, &count);
+    if (result == CLI_EXIT_OK) {
+        result = picture_parse_shape("filters", s->image_text, visible,
+                                     &shape);
+    }
+    if (result != CLI_EXIT_OK) {
+        return result;
+    }
+    images = malloc(count * visible * sizeof(float));
+    if (images == NULL) {
+        fprintf(stderr, "ebm filters: out of memory\n");
+        return CLI_EXIT_FAILURE;
+    }
+    for (size_t k = 0; k < count; k++) {
+        for (size_t i = 0; i < visible; i++) {
+            images[k * visible + i] = w[i * hidden + k];
+        }
+    }
+    columns = s->columns > 0 ? s->columns : picture_default_columns(count);
+    status = ebm_png_write_grid(s->out_path, images, count, shape.height,
+                                shape.width, columns);
+    free(images);
+    if (status != EBM_OK) {
+        cli_print_library_error("filters", status, "cannot write '%s'",
+                                s->out_path);
+        return CLI_EXIT_FAILURE;
+    }
+    printf("wrote the filters of %zu of %zu hidden units to '%s': images "
+           "of %zu x %zu pixels, %zu per row\n", count, hidden,
+           s->out_path, shape.width, shape.height,
+           columns < count ? columns : count);
+    return CLI_EXIT_OK;
+}
+
 int cli_filters(int argc, char **argv)
 {
     filters_settings settings;
@@ -222,16 +275,35 @@ int cli_filters(int argc, char **argv)
         result = cli_check_output_path("filters", "picture",
                                        settings.out_path);
     }
-    if (result == CLI_EXIT_OK) {
-        ebm_whitening *whitening = NULL;
-        ebm_gbrbm *gb = cli_load_gbrbm(settings.model_path, &whitening);
+    ebm_model_kind kind = EBM_MODEL_RBM;
 
-        if (gb != NULL) {
+    if (result == CLI_EXIT_OK) {
+        result = cli_model_kind("filters", settings.model_path, &kind);
+    }
+    if (result == CLI_EXIT_OK && kind == EBM_MODEL_GBRBM) {
+        ebm_whitening *whitening = NULL;
+        ebm_gbrbm *gb = NULL;
+
+        result = cli_load_gbrbm("filters", settings.model_path, &gb,
+                                &whitening);
+        if (result == CLI_EXIT_OK) {
             result = draw_gb_filters(&settings, gb, whitening);
-            ebm_gbrbm_destroy(gb);
-            ebm_whitening_destroy(whitening);
-            return result;
         }
+        ebm_gbrbm_destroy(gb);
+        ebm_whitening_destroy(whitening);
+        return result;
+    }
+    if (result == CLI_EXIT_OK && kind == EBM_MODEL_BM) {
+        ebm_bm *bm = NULL;
+
+        result = cli_load_bm("filters", settings.model_path, &bm);
+        if (result == CLI_EXIT_OK) {
+            result = draw_bm_filters(&settings, bm);
+        }
+        ebm_bm_destroy(bm);
+        return result;
+    }
+    if (result == CLI_EXIT_OK) {
         result = cli_load_model("filters", settings.model_path, &rbm);
     }
     if (result == CLI_EXIT_OK) {

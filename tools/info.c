@@ -2,6 +2,7 @@
  * ebm info: sizes and parameter statistics of a saved model.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,7 +44,9 @@ static void print_help(void)
           "maximum, mean and standard deviation of the values (population\n"
           "standard deviation, computed in double precision), plus the\n"
           "Frobenius norm of W. A BM with lateral couplings ('ebm train\n"
-          "--model bm') also gets rows for V and U.\n"
+          "--model bm') also gets rows for V and U (each coupled pair once,\n"
+          "only within a mask), and a Gaussian-Bernoulli RBM one for log\n"
+          "sigma. '-' marks an empty array.\n"
           "\n"
           "Options:\n"
           "  --model MODEL  the .npz model file to read (required)\n"
@@ -110,6 +113,34 @@ static model_summary summarize(const char *path, const ebm_rbm *rbm)
     return summary;
 }
 
+/* Statistics of the couplings of a symmetric n x n matrix with zero
+ * diagonal: each pair i < j once, and only the pairs of the mask, if any.
+ * *pairs receives their number. */
+static array_stats lateral_stats(const char *name, const float *values,
+                                 const unsigned char *mask, size_t n,
+                                 size_t *pairs)
+{
+    float *upper = malloc((n * (n - 1) / 2 + 1) * sizeof(float));
+    size_t count = 0;
+    array_stats stats = { name, NAN, NAN, NAN, NAN };
+
+    if (upper == NULL) {
+        *pairs = 0;
+        return stats;
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = i + 1; j < n; j++) {
+            if (mask == NULL || mask[i * n + j]) {
+                upper[count++] = values[i * n + j];
+            }
+        }
+    }
+    stats = compute_stats(name, upper, count);
+    free(upper);
+    *pairs = count;
+    return stats;
+}
+
 static model_summary summarize_bm(const char *path, const ebm_bm *bm)
 {
     model_summary summary = { .path = path, .model_type = "bm" };
@@ -129,16 +160,45 @@ static model_summary summarize_bm(const char *path, const ebm_bm *bm)
     summary.n_arrays = 3;
     summary.parameters += w != NULL ? d * k : 0;
     if (ebm_bm_visible_couplings(bm) != NULL) {
+        size_t pairs = 0;
+
         summary.arrays[summary.n_arrays++] =
-            compute_stats("V", ebm_bm_visible_couplings(bm), d * d);
-        summary.parameters += d * (d - 1) / 2;
+            lateral_stats("V", ebm_bm_visible_couplings(bm),
+                          ebm_bm_mask(bm, 0), d, &pairs);
+        summary.parameters += pairs;
     }
     if (ebm_bm_hidden_couplings(bm) != NULL) {
+        size_t pairs = 0;
+
         summary.arrays[summary.n_arrays++] =
-            compute_stats("U", ebm_bm_hidden_couplings(bm), k * k);
-        summary.parameters += k * (k - 1) / 2;
+            lateral_stats("U", ebm_bm_hidden_couplings(bm),
+                          ebm_bm_mask(bm, 1), k, &pairs);
+        summary.parameters += pairs;
     }
     summary.weight_norm = frobenius_norm(w, w != NULL ? d * k : 0);
+    return summary;
+}
+
+static model_summary summarize_gbrbm(const char *path,
+                                     const ebm_gbrbm *model)
+{
+    model_summary summary = { .path = path, .model_type = "gbrbm" };
+    size_t d = 0;
+    size_t k = 0;
+
+    ebm_gbrbm_shape(model, &d, &k);
+    summary.n_visible = d;
+    summary.n_hidden = k;
+    summary.parameters = d * k + 2 * d + k;
+    summary.n_arrays = 4;
+    summary.arrays[0] = compute_stats("W", ebm_gbrbm_weights(model), d * k);
+    summary.arrays[1] = compute_stats("visible_bias",
+                                      ebm_gbrbm_visible_bias(model), d);
+    summary.arrays[2] = compute_stats("hidden_bias",
+                                      ebm_gbrbm_hidden_bias(model), k);
+    summary.arrays[3] = compute_stats("log_sigma",
+                                      ebm_gbrbm_log_sigma(model), d);
+    summary.weight_norm = frobenius_norm(ebm_gbrbm_weights(model), d * k);
     return summary;
 }
 
@@ -149,8 +209,12 @@ static void print_table(const model_summary *summary)
     printf("hidden units      %zu\n", summary->n_hidden);
     if (strcmp(summary->model_type, "bm") == 0) {
         printf("model             general BM\n");
-        printf("parameters        %zu (W, biases, and the upper triangles "
-               "of V and U)\n", summary->parameters);
+        printf("parameters        %zu (W, biases, and each coupled pair of "
+               "V and U once)\n", summary->parameters);
+    } else if (strcmp(summary->model_type, "gbrbm") == 0) {
+        printf("model             Gaussian-Bernoulli RBM\n");
+        printf("parameters        %zu (D * K + 2 D + K, with log sigma)\n",
+               summary->parameters);
     } else {
         printf("parameters        %zu (D * K + D + K)\n",
                summary->parameters);
@@ -159,6 +223,12 @@ static void print_table(const model_summary *summary)
            "stddev");
     for (size_t i = 0; i < summary->n_arrays; i++) {
         const array_stats *stats = &summary->arrays[i];
+
+        if (isnan(stats->min)) {
+            printf("%-14s %13s %13s %13s %13s\n", stats->name, "-", "-",
+                   "-", "-");
+            continue;
+        }
         printf("%-14s %13.6g %13.6g %13.6g %13.6g\n", stats->name,
                stats->min, stats->max, stats->mean, stats->stddev);
     }
@@ -203,6 +273,7 @@ int cli_info(int argc, char **argv)
     const char *path = NULL;
     ebm_rbm *rbm = NULL;
     ebm_bm *bm = NULL;
+    ebm_model_kind kind = EBM_MODEL_RBM;
     ebm_status status = EBM_OK;
     model_summary summary;
 
@@ -215,15 +286,29 @@ int cli_info(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     path = specs[OPTION_MODEL].value;
-    bm = cli_load_general_bm(path);
-    if (bm != NULL) {
-        summary = summarize_bm(path, bm);
+    if (cli_model_kind("info", path, &kind) != CLI_EXIT_OK) {
+        return CLI_EXIT_FAILURE;
+    }
+    if (kind == EBM_MODEL_BM || kind == EBM_MODEL_GBRBM) {
+        ebm_gbrbm *gb = NULL;
+        ebm_whitening *whitening = NULL;
+
+        if (kind == EBM_MODEL_BM
+                ? cli_load_bm("info", path, &bm) != CLI_EXIT_OK
+                : cli_load_gbrbm("info", path, &gb, &whitening)
+                      != CLI_EXIT_OK) {
+            return CLI_EXIT_FAILURE;
+        }
+        summary = kind == EBM_MODEL_BM ? summarize_bm(path, bm)
+                                       : summarize_gbrbm(path, gb);
         if (specs[OPTION_JSON].given) {
             print_json(&summary);
         } else {
             print_table(&summary);
         }
         ebm_bm_destroy(bm);
+        ebm_gbrbm_destroy(gb);
+        ebm_whitening_destroy(whitening);
         return CLI_EXIT_OK;
     }
     status = ebm_rbm_load(path, &rbm);

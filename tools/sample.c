@@ -75,6 +75,12 @@ static void print_help(void)
 "states as a grid of 8-bit grayscale images in a PNG file. Each image is\n"
 "scaled to its own range: its smallest value is black, its largest\n"
 "white, and an image of equal values gray.\n"
+"For a BM with lateral couplings a step is a sweep of every unit, and the\n"
+"hidden units start at fair random bits. For a Gaussian-Bernoulli RBM the\n"
+"chains start at a + sigma z (or at whitened --data rows, never\n"
+"binarised), the images are the visible means a + W h of the last step\n"
+"mapped back through the model's whitening, and --clamp and\n"
+"--probabilities do not apply.\n"
 "\n"
 "Required:\n"
 "  --model MODEL       .npz model file\n"
@@ -493,16 +499,26 @@ static int prepare_run(sample_run *run)
     const sample_settings *s = run->settings;
     int result = cli_check_output_path("sample", "picture", s->out_path);
 
+    ebm_model_kind kind = EBM_MODEL_RBM;
+
     if (result == CLI_EXIT_OK) {
-        run->gb = cli_load_gbrbm(s->model_path, &run->whitening);
+        result = cli_model_kind("sample", s->model_path, &kind);
     }
-    if (result == CLI_EXIT_OK && run->gb != NULL && s->clamp_side != CLAMP_NONE) {
-        fprintf(stderr, "ebm sample: --clamp applies to binary models; "
-                "'%s' has Gaussian visible units\n", s->model_path);
+    if (result == CLI_EXIT_OK && kind == EBM_MODEL_GBRBM
+        && (s->clamp_side != CLAMP_NONE || s->probabilities)) {
+        fprintf(stderr, "ebm sample: %s applies to binary models; '%s' has "
+                "Gaussian visible units, whose pictures are always the "
+                "visible means\n",
+                s->probabilities ? "--probabilities" : "--clamp",
+                s->model_path);
         result = CLI_EXIT_USAGE;
     }
-    if (result == CLI_EXIT_OK && run->gb == NULL) {
-        run->bm = cli_load_general_bm(s->model_path);
+    if (result == CLI_EXIT_OK && kind == EBM_MODEL_GBRBM) {
+        result = cli_load_gbrbm("sample", s->model_path, &run->gb,
+                                &run->whitening);
+    }
+    if (result == CLI_EXIT_OK && kind == EBM_MODEL_BM) {
+        result = cli_load_bm("sample", s->model_path, &run->bm);
     }
     if (result == CLI_EXIT_OK && run->bm != NULL && s->probabilities) {
         fprintf(stderr, "ebm sample: --probabilities applies to RBMs; "

@@ -67,6 +67,9 @@ static const char *const WHITEN_NAMES[] = { "none", "standard", "pca",
  * squared units of the data (pixels scaled to [0, 1]). */
 #define DEFAULT_WHITEN_EPSILON 0.01f
 
+/* Default --lr of --visible gaussian. */
+#define DEFAULT_GAUSSIAN_LR 0.001f
+
 /* Values of --model, --lateral, --positive and --sampler, in the order of
  * their names (--positive and --sampler as ebm_bm_positive and
  * ebm_bm_sampler). */
@@ -219,10 +222,11 @@ static void print_help(void)
 "Gaussian visible units (real-valued data):\n"
 "  --visible V         binary (default) or gaussian: a Gaussian-Bernoulli\n"
 "                      RBM on the values in [0, 1] (--binarize defaults to\n"
-"                      none)\n"
+"                      none, --lr to 0.001)\n"
 "  --learn-sigma       learn each visible unit's standard deviation (as\n"
-"                      log sigma); default: fixed at the whitened data's\n"
-"                      standard deviation\n"
+"                      log sigma); default: fixed, at 1 with a whitening,\n"
+"                      else at the column standard deviations raised to\n"
+"                      at least a tenth of their mean\n"
 "  --sigma-lr-factor F learning rate of log sigma over --lr (default 0.1)\n"
 "  --whiten W          none (default), standard, pca or zca: a transform\n"
 "                      fitted on the training rows, stored in the model and\n"
@@ -233,7 +237,8 @@ static void print_help(void)
 "                      (all in JSON, the largest 5 in the table)\n"
 "  Progress columns: recon_error (squared error of the mean-field\n"
 "  reconstruction, whitened units), fe_gap, mean_sigma, samples/s and\n"
-"  seconds.\n"
+"  seconds. fe_gap starts above 0 with a whitening, which is fitted on\n"
+"  the training rows only.\n"
 "\n"
 "General Boltzmann machines:\n"
 "  --model M           rbm (default) or bm\n"
@@ -532,6 +537,12 @@ static int parse_model_options(const option_spec *specs, train_settings *s)
                 "--lateral visible\n");
         return CLI_EXIT_USAGE;
     }
+    if (s->hidden == 0 && (specs[OPTION_POSITIVE].given
+                           || specs[OPTION_POSITIVE_STEPS].given)) {
+        fprintf(stderr, "ebm train: --positive and --positive-steps set how "
+                "hidden units are filled in, but --hidden is 0\n");
+        return CLI_EXIT_USAGE;
+    }
     if (s->hidden == 0 && (LATERAL_COUPLINGS[s->lateral]
                            & EBM_BM_HIDDEN_HIDDEN)) {
         fprintf(stderr, "ebm train: --lateral %s couples hidden units, but "
@@ -591,6 +602,11 @@ static int parse_visible_options(const option_spec *specs,
     }
     if (!specs[OPTION_BINARIZE].given) {
         s->binarize = BINARIZE_NONE;
+    }
+    /* The binary default of 0.05 diverges with Gaussian units, whose
+     * updates scale with 1 / sigma^2. */
+    if (!specs[OPTION_LR].given) {
+        s->config.learning_rate = DEFAULT_GAUSSIAN_LR;
     }
     s->gb_options.learn_sigma = specs[OPTION_LEARN_SIGMA].given;
     s->singular_values = specs[OPTION_SINGULAR_VALUES].given;

@@ -269,7 +269,10 @@ static int fit_and_save(gb_run *run)
                                     ? " (try a lower --lr)" : "");
         return CLI_EXIT_FAILURE;
     }
-    status = ebm_gbrbm_save(run->model, run->whitening, r->out_path);
+    status = ebm_gbrbm_save(run->model,
+                            r->whiten == EBM_WHITEN_NONE ? NULL
+                                                         : run->whitening,
+                            r->out_path);
     if (status != EBM_OK) {
         cli_print_library_error("train", status, "cannot write model '%s'",
                                 r->out_path);
