@@ -296,7 +296,7 @@ printf '\0\0\10\1\0\0\0\3\1\2\3' >"$tmp/one-dim.idx"
 printf '\0\0\10\2\0\0\0\3\0\0\0\1\1\2\3' >"$tmp/one-col.idx"
 expect_exit 1 "'$tmp/one-dim.idx' has one value per row (3 rows x 1 column)" \
     train --data "$tmp/one-dim.idx" --hidden 16 --epochs 1 --out "$out"
-expect_exit 1 "an RBM needs rows of several values, such as images" \
+expect_exit 1 "a model needs rows of several values, such as images" \
     train --data "$tmp/one-col.idx" --hidden 16 --epochs 1 --out "$out"
 if [ -e "$labels" ]; then
     expect_exit 1 "has one value per row (10000 rows x 1 column)" \

@@ -455,7 +455,8 @@ static int parse_lattice(const option_spec *spec, train_settings *s)
     char rows[32];
     size_t length = x != NULL ? (size_t)(x - spec->value) : 0;
 
-    if (x == NULL || length == 0 || length >= sizeof rows) {
+    if (x == NULL || length == 0 || length >= sizeof rows
+        || strchr(x + 1, 'x') != NULL) {
         fprintf(stderr, "ebm train: --lattice '%s': expected ROWSxCOLS, "
                 "such as 28x28\n", spec->value);
         return CLI_EXIT_USAGE;
@@ -700,7 +701,7 @@ static int check_columns(const char *path, const ebm_data *data)
         return CLI_EXIT_OK;
     }
     fprintf(stderr, "ebm train: '%s' has one value per row (%zu rows x 1 "
-            "column); an RBM needs rows of several values, such as "
+            "column); a model needs rows of several values, such as "
             "images\n", path, data->rows);
     return CLI_EXIT_FAILURE;
 }
