@@ -79,6 +79,7 @@ ebm_status ebm_bm_ais(const ebm_bm *bm, const ebm_ais_config *config,
     double *beta = NULL, *log_w = NULL, *energy = NULL, log_z_base = 0.0;
     float *base_bias = NULL, *v = NULL, *h = NULL, *scratch = NULL;
     ebm_bm *work = NULL;
+    struct ebm_bm_gibbs_buffers gibbs = {0};
     ebm_rng rng;
     ebm_status status = ebm_check_pointer(bm, "bm");
 
@@ -124,6 +125,8 @@ ebm_status ebm_bm_ais(const ebm_bm *bm, const ebm_ais_config *config,
         goto done;
     }
     status = ebm_bm_clone(bm, &work);
+    if (status == EBM_OK)
+        status = ebm_bm_gibbs_buffers_alloc(bm, chains, &gibbs);
     if (status != EBM_OK)
         goto done;
 
@@ -171,10 +174,10 @@ ebm_status ebm_bm_ais(const ebm_bm *bm, const ebm_ais_config *config,
                     (float)((double)bm->visible_bias[i] +
                             ratio * (double)base_bias[i]);
         }
-        status = ebm_bm_gibbs(work, v, k > 0 ? h : NULL, chains, 1,
-                              (float)(1.0 / beta[j]), NULL,
-                              EBM_SAMPLER_AUTO, &rng);
-        if (status == EBM_OK && config->progress != NULL &&
+        ebm_bm_gibbs_run(work, v, k > 0 ? h : NULL, chains, 1,
+                         (float)(1.0 / beta[j]), NULL, EBM_SAMPLER_AUTO, &rng,
+                         &gibbs);
+        if (config->progress != NULL &&
             config->progress((double)j / (double)(n_betas - 1),
                              config->progress_data) != 0)
             status = ebm_fail(EBM_STOPPED, "AIS stopped by the progress "
@@ -186,6 +189,7 @@ ebm_status ebm_bm_ais(const ebm_bm *bm, const ebm_ais_config *config,
         status = ebm_ais_combine(log_w, chains, log_z_base, result);
 done:
     ebm_bm_destroy(work);
+    ebm_bm_gibbs_buffers_free(&gibbs);
     free(beta);
     free(log_w);
     free(energy);

@@ -425,69 +425,87 @@ static ebm_status check_gibbs_args(const ebm_bm *bm, const float *visible,
     return status;
 }
 
-ebm_status ebm_bm_gibbs(const ebm_bm *bm, float *visible, float *hidden,
-                        size_t chains, unsigned sweeps, float temperature,
-                        const unsigned char *clamp, ebm_bm_sampler sampler,
-                        ebm_rng *rng)
+ebm_status ebm_bm_gibbs_buffers_alloc(const ebm_bm *bm, size_t chains,
+                                      struct ebm_bm_gibbs_buffers *buffers)
 {
-    size_t d, k, n;
-    size_t *order = NULL;
-    float *uniform, *field;
-    struct sweep s;
-    struct uniform_fill fill;
-    ebm_status status = check_gibbs_args(bm, visible, hidden, chains,
-                                         sweeps, temperature, sampler, rng);
+    size_t d = bm->n_visible, k = bm->n_hidden, n = d + k;
 
-    if (status != EBM_OK)
-        return status;
-    d = bm->n_visible;
-    k = bm->n_hidden;
-    n = d + k;
-    if (sampler == EBM_SAMPLER_AUTO)
-        sampler = bm->graph[0].n_colors <= AUTO_MAX_COLORS &&
-                          bm->graph[1].n_colors <= AUTO_MAX_COLORS
-                      ? EBM_SAMPLER_COLORED
-                      : EBM_SAMPLER_BLOCKED;
-    uniform = ebm_alloc_floats(chains * n);
-    field = ebm_alloc_floats(chains *
-                             ebm_max_size(ebm_max_size(d, k), GIBBS_BLOCK));
-    if (sampler == EBM_SAMPLER_SITE)
-        order = malloc(n * sizeof(*order));
-    if (uniform == NULL || field == NULL ||
-        (sampler == EBM_SAMPLER_SITE && order == NULL)) {
-        ebm_free_floats(uniform);
-        ebm_free_floats(field);
-        free(order);
+    buffers->logit = ebm_alloc_floats(chains * n);
+    buffers->field = ebm_alloc_floats(
+        chains * ebm_max_size(ebm_max_size(d, k), GIBBS_BLOCK));
+    buffers->order = malloc(n * sizeof(*buffers->order));
+    if (buffers->logit == NULL || buffers->field == NULL ||
+        buffers->order == NULL) {
+        ebm_bm_gibbs_buffers_free(buffers);
         return ebm_fail(EBM_ERR_NOMEM,
                         "cannot allocate Gibbs buffers for %zu chains of "
                         "%zu units",
                         chains, n);
     }
-    for (size_t i = 0; order != NULL && i < n; i++)
-        order[i] = i;
+    for (size_t i = 0; i < n; i++)
+        buffers->order[i] = i;
+    return EBM_OK;
+}
 
+void ebm_bm_gibbs_buffers_free(struct ebm_bm_gibbs_buffers *buffers)
+{
+    ebm_free_floats(buffers->logit);
+    ebm_free_floats(buffers->field);
+    free(buffers->order);
+    *buffers = (struct ebm_bm_gibbs_buffers){0};
+}
+
+void ebm_bm_gibbs_run(const ebm_bm *bm, float *visible, float *hidden,
+                      size_t chains, unsigned sweeps, float temperature,
+                      const unsigned char *clamp, ebm_bm_sampler sampler,
+                      ebm_rng *rng, const struct ebm_bm_gibbs_buffers *buffers)
+{
+    size_t n = bm->n_visible + bm->n_hidden;
+    struct sweep s;
+    struct uniform_fill fill;
+
+    if (sampler == EBM_SAMPLER_AUTO)
+        sampler = bm->graph[0].n_colors <= AUTO_MAX_COLORS &&
+                          bm->graph[1].n_colors <= AUTO_MAX_COLORS
+                      ? EBM_SAMPLER_COLORED
+                      : EBM_SAMPLER_BLOCKED;
     s = (struct sweep){.bm = bm,
                        .visible = visible,
                        .hidden = hidden,
                        .inverse_temperature = 1.0f / temperature,
                        .clamp = clamp,
-                       .logit = uniform,
-                       .order = order,
+                       .logit = buffers->logit,
+                       .order = buffers->order,
                        .order_length = n};
-    fill = (struct uniform_fill){.seed = rng->seed, .out = uniform};
+    fill = (struct uniform_fill){.seed = rng->seed, .out = buffers->logit};
     for (unsigned sweep = 0; sweep < sweeps; sweep++) {
         fill.stream = rng->stream + sweep;
         ebm_parallel_for(chains * n, 16384, fill_uniforms, &fill);
         if (sampler == EBM_SAMPLER_SITE)
             ebm_parallel_for(chains, CHAIN_GRAIN, site_chains, &s);
         else if (sampler == EBM_SAMPLER_BLOCKED)
-            sweep_blocked(&s, chains, field);
+            sweep_blocked(&s, chains, buffers->field);
         else
-            sweep_colored(&s, chains, field);
+            sweep_colored(&s, chains, buffers->field);
     }
     rng->stream += sweeps;
-    ebm_free_floats(uniform);
-    ebm_free_floats(field);
-    free(order);
+}
+
+ebm_status ebm_bm_gibbs(const ebm_bm *bm, float *visible, float *hidden,
+                        size_t chains, unsigned sweeps, float temperature,
+                        const unsigned char *clamp, ebm_bm_sampler sampler,
+                        ebm_rng *rng)
+{
+    struct ebm_bm_gibbs_buffers buffers;
+    ebm_status status = check_gibbs_args(bm, visible, hidden, chains,
+                                         sweeps, temperature, sampler, rng);
+
+    if (status == EBM_OK)
+        status = ebm_bm_gibbs_buffers_alloc(bm, chains, &buffers);
+    if (status != EBM_OK)
+        return status;
+    ebm_bm_gibbs_run(bm, visible, hidden, chains, sweeps, temperature, clamp,
+                     sampler, rng, &buffers);
+    ebm_bm_gibbs_buffers_free(&buffers);
     return EBM_OK;
 }

@@ -70,4 +70,24 @@ void ebm_bm_sweep_site(const ebm_bm *bm, const size_t *order,
                        size_t chains, float inverse_temperature,
                        const unsigned char *clamp, const float *logit);
 
+/* Workspace of a Gibbs run: the logits of one sweep's uniforms (chains x
+ * (D + K)), the fields of a block or layer, and the site order. */
+struct ebm_bm_gibbs_buffers {
+    float *logit;
+    float *field;
+    size_t *order;
+};
+
+/* Allocates the workspace for up to `chains` chains of bm's shape. */
+ebm_status ebm_bm_gibbs_buffers_alloc(const ebm_bm *bm, size_t chains,
+                                      struct ebm_bm_gibbs_buffers *buffers);
+void ebm_bm_gibbs_buffers_free(struct ebm_bm_gibbs_buffers *buffers);
+
+/* ebm_bm_gibbs on checked arguments with a workspace allocated once, so
+ * that trainers and AIS run without allocating in their loops. */
+void ebm_bm_gibbs_run(const ebm_bm *bm, float *visible, float *hidden,
+                      size_t chains, unsigned sweeps, float temperature,
+                      const unsigned char *clamp, ebm_bm_sampler sampler,
+                      ebm_rng *rng, const struct ebm_bm_gibbs_buffers *buffers);
+
 #endif /* EBM_BM_INTERNAL_H */

@@ -409,6 +409,7 @@ struct ebm_bm_trainer {
     double *scratch;        /* 2 (D + K) */
     ebm_bm *gradient;
     ebm_bm *velocity;
+    struct ebm_bm_gibbs_buffers gibbs; /* for max(batch_size, chains) */
     ebm_rng rng;
     bool chains_ready;
 };
@@ -468,6 +469,7 @@ void ebm_bm_trainer_destroy(ebm_bm_trainer *trainer)
     free(trainer->scratch);
     ebm_bm_destroy(trainer->gradient);
     ebm_bm_destroy(trainer->velocity);
+    ebm_bm_gibbs_buffers_free(&trainer->gibbs);
     free(trainer);
 }
 
@@ -531,6 +533,8 @@ ebm_status ebm_bm_trainer_create(const ebm_bm *bm,
     status = ebm_bm_clone(bm, &t->gradient);
     if (status == EBM_OK)
         status = ebm_bm_clone(bm, &t->velocity);
+    if (status == EBM_OK)
+        status = ebm_bm_gibbs_buffers_alloc(bm, rows, &t->gibbs);
     if (status != EBM_OK) {
         ebm_bm_trainer_destroy(t);
         return status;
@@ -571,11 +575,10 @@ static ebm_status apply_update(ebm_bm_trainer *t, ebm_bm *bm)
     return EBM_OK;
 }
 
-/* One update from trainer->pos_v, rows rows, already checked. */
+/* Makes one update from the `rows` checked rows in trainer->pos_v. */
 static ebm_status step_unchecked(ebm_bm_trainer *t, ebm_bm *bm, size_t rows)
 {
     size_t d = t->n_visible, k = t->n_hidden, n_neg;
-    ebm_status status;
 
     if (k > 0 && t->options.positive == EBM_POSITIVE_MEAN_FIELD) {
         hidden_input(bm, t->pos_v, rows, t->input);
@@ -583,11 +586,9 @@ static ebm_status step_unchecked(ebm_bm_trainer *t, ebm_bm *bm, size_t rows)
                         t->options.damping, 1.0f, t->pos_h, t->field);
     } else if (k > 0) {
         memset(t->pos_h, 0, rows * k * sizeof(float));
-        status = ebm_bm_gibbs(bm, t->pos_v, t->pos_h, rows,
-                              t->options.positive_steps, 1.0f, t->clamp,
-                              t->options.sampler, &t->rng);
-        if (status != EBM_OK)
-            return status;
+        ebm_bm_gibbs_run(bm, t->pos_v, t->pos_h, rows,
+                         t->options.positive_steps, 1.0f, t->clamp,
+                         t->options.sampler, &t->rng, &t->gibbs);
     }
 
     if (t->config.method == EBM_CD) {
@@ -607,11 +608,9 @@ static ebm_status step_unchecked(ebm_bm_trainer *t, ebm_bm *bm, size_t rows)
             t->chains_ready = true;
         }
     }
-    status = ebm_bm_gibbs(bm, t->neg_v, k > 0 ? t->neg_h : NULL, n_neg,
-                          t->config.gibbs_steps, 1.0f, NULL,
-                          t->options.sampler, &t->rng);
-    if (status != EBM_OK)
-        return status;
+    ebm_bm_gibbs_run(bm, t->neg_v, k > 0 ? t->neg_h : NULL, n_neg,
+                     t->config.gibbs_steps, 1.0f, NULL, t->options.sampler,
+                     &t->rng, &t->gibbs);
     gradient_unchecked(bm, t->pos_v, t->pos_h, rows, t->neg_v, t->neg_h,
                        n_neg, t->gradient, t->scratch);
     return apply_update(t, bm);
