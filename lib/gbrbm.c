@@ -37,18 +37,10 @@ ebm_status ebm_gbrbm_create(size_t n_visible, size_t n_hidden,
     size_t d = n_visible, k = n_hidden;
     ebm_status status = ebm_check_pointer(out, "out");
 
+    if (status == EBM_OK)
+        status = ebm_check_rbm_shape(d, k);
     if (status != EBM_OK)
         return status;
-    if (d == 0)
-        return ebm_fail(EBM_ERR_SIZE,
-                        "model shape %zu x %zu: the visible layer needs at "
-                        "least one unit",
-                        d, k);
-    if (d > EBM_MAX_UNITS || k > EBM_MAX_UNITS || d * k > EBM_MAX_ELEMENTS)
-        return ebm_fail(EBM_ERR_LIMIT,
-                        "model shape %zu x %zu: above EBM_MAX_UNITS units "
-                        "per layer or EBM_MAX_ELEMENTS weights",
-                        d, k);
     model = calloc(1, sizeof(*model));
     if (model == NULL)
         return ebm_fail(EBM_ERR_NOMEM, "cannot allocate the model");

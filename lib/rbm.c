@@ -25,7 +25,7 @@ void ebm_free_floats(float *p)
     free(p);
 }
 
-static ebm_status check_shape(size_t n_visible, size_t n_hidden)
+ebm_status ebm_check_rbm_shape(size_t n_visible, size_t n_hidden)
 {
     if (n_visible == 0)
         return ebm_fail(EBM_ERR_SIZE,
@@ -52,7 +52,7 @@ ebm_status ebm_rbm_create(size_t n_visible, size_t n_hidden, ebm_rbm **out)
 
     if (status != EBM_OK)
         return status;
-    status = check_shape(n_visible, n_hidden);
+    status = ebm_check_rbm_shape(n_visible, n_hidden);
     if (status != EBM_OK)
         return status;
 

@@ -21,6 +21,10 @@ struct ebm_rbm {
     float max_abs;
 };
 
+/* Checks the layer sizes of an RBM of either visible type: D >= 1, each
+ * layer at most EBM_MAX_UNITS, D * K at most EBM_MAX_ELEMENTS. */
+ebm_status ebm_check_rbm_shape(size_t n_visible, size_t n_hidden);
+
 /* Recomputes rbm->max_abs from the parameters. */
 void ebm_rbm_refresh_max_abs(ebm_rbm *rbm);
 
