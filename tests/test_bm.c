@@ -1673,6 +1673,89 @@ START_TEST(pseudo_loglik_fully_visible)
 }
 END_TEST
 
+/* The learning, evaluation and AIS functions reject bad input with their
+ * status and leave the model and their outputs unchanged. */
+START_TEST(learning_rejects_bad_input)
+{
+    test_bm t;
+    ebm_bm *gradient, *small, *saved;
+    float v[2 * 4] = {0, 1, 0, 1, 1, 1, 0, 0}, h[2 * 3] = {0};
+    double out[2] = {7, 7};
+    ebm_ais_config config;
+    ebm_ais_result result;
+    ebm_train_config train;
+    ebm_bm_options options;
+    ebm_bm_trainer *trainer = NULL;
+
+    test_bm_random(&t, 4, 3, ALL_COUPLINGS, 1.0, false, NULL, 6200);
+    ck_assert_int_eq(ebm_bm_clone(t.bm, &gradient), EBM_OK);
+    ck_assert_int_eq(ebm_bm_clone(t.bm, &saved), EBM_OK);
+    ck_assert_int_eq(ebm_bm_create(4, 3, EBM_BM_VISIBLE_HIDDEN, &small),
+                     EBM_OK);
+
+    ck_assert_int_eq(ebm_bm_mean_field_bound(t.bm, v, 2, 10, 1.0f, out),
+                     EBM_ERR_ARGUMENT);
+    v[3] = 0.5f;
+    ck_assert_int_eq(ebm_bm_mean_field_bound(t.bm, v, 2, 10, 0.5f, out),
+                     EBM_ERR_DOMAIN);
+    ck_assert_int_eq(ebm_bm_exact_gradient(t.bm, v, 2, gradient),
+                     EBM_ERR_DOMAIN);
+    ck_assert(out[0] == 7.0);
+    v[3] = 1.0f;
+    h[2] = NAN;
+    ck_assert_int_eq(ebm_bm_gradient(t.bm, v, h, 2, v, h, 2, gradient),
+                     EBM_ERR_NONFINITE);
+    h[2] = 0.0f;
+    ck_assert_int_eq(ebm_bm_exact_gradient(t.bm, v, 2, small),
+                     EBM_ERR_MISMATCH);
+    ck_assert_int_eq(ebm_bm_log_unnormalized(t.bm, v, 2, 0.0f, out),
+                     EBM_ERR_ARGUMENT);
+    ebm_ais_config_init(&config);
+    config.chains = 0;
+    ck_assert_int_eq(ebm_bm_ais(t.bm, &config, &result), EBM_ERR_ARGUMENT);
+    config.chains = 10;
+    config.betas = 1;
+    ck_assert_int_eq(ebm_bm_ais(t.bm, &config, &result), EBM_ERR_ARGUMENT);
+    ck_assert_int_eq(ebm_bm_ais(NULL, &config, &result), EBM_ERR_NULL);
+
+    ebm_train_config_init(&train);
+    ebm_bm_options_init(&options);
+    options.positive_steps = 0;
+    ck_assert_int_eq(ebm_bm_trainer_create(t.bm, &train, &options, &trainer),
+                     EBM_ERR_ARGUMENT);
+    options.positive_steps = 10;
+    options.damping = 1.5f;
+    ck_assert_int_eq(ebm_bm_trainer_create(t.bm, &train, &options, &trainer),
+                     EBM_ERR_ARGUMENT);
+    options.damping = 0.5f;
+    train.momentum = 1.0f;
+    ck_assert_int_eq(ebm_bm_trainer_create(t.bm, &train, &options, &trainer),
+                     EBM_ERR_ARGUMENT);
+    ck_assert_ptr_null(trainer);
+    train.momentum = 0.5f;
+    ck_assert_int_eq(ebm_bm_trainer_create(t.bm, &train, &options, &trainer),
+                     EBM_OK);
+    v[5] = 0.5f;
+    ck_assert_int_eq(ebm_bm_trainer_step(trainer, t.bm, v, 2),
+                     EBM_ERR_DOMAIN);
+    v[5] = 1.0f;
+    ck_assert_int_eq(ebm_bm_trainer_step(trainer, small, v, 2),
+                     EBM_ERR_MISMATCH);
+    ck_assert_int_eq(ebm_bm_trainer_fit(trainer, t.bm, v, 2, 0, NULL, NULL),
+                     EBM_ERR_ARGUMENT);
+    ck_assert(memcmp(t.bm->params, saved->params,
+                     ebm_bm_param_count(t.bm) * sizeof(float)) == 0);
+    ck_assert_int_eq(ebm_bm_set_lattice(small, 2, 2), EBM_ERR_ARGUMENT);
+    ck_assert_int_eq(ebm_bm_from_rbm(NULL, &small), EBM_ERR_NULL);
+
+    ebm_bm_trainer_destroy(trainer);
+    ebm_bm_destroy(gradient);
+    ebm_bm_destroy(saved);
+    ebm_bm_destroy(small);
+    test_bm_free(&t);
+}
+END_TEST
+
 static Suite *bm_suite(void)
 {
     Suite *suite = suite_create("bm");
@@ -1702,6 +1785,7 @@ static Suite *bm_suite(void)
     tcase_add_test(learning, sampled_gradient_converges);
     tcase_add_test(learning, fully_visible_recovers_couplings);
     tcase_add_test(learning, trainer_improves_loglik);
+    tcase_add_test(learning, learning_rejects_bad_input);
     suite_add_tcase(suite, gibbs);
     tcase_add_test(files, save_load_round_trip);
     tcase_add_test(files, rbm_file_loads_as_bm);

@@ -668,6 +668,136 @@ START_TEST(save_load_round_trip)
 }
 END_TEST
 
+/* Every public function of the Gaussian model, the whitening and the file
+ * probe rejects bad input with its status and leaves its outputs and the
+ * model unchanged. */
+START_TEST(public_functions_reject_bad_input)
+{
+    ebm_gbrbm *model = random_model(3, 2, 1.0, 7800), *other, *out = NULL;
+    float v[2 * 3] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
+    float h[2 * 2] = {0, 1, 1, 0};
+    float prob[4] = {7, 7, 7, 7}, mean[6], weights[6], saved[14];
+    double f[2] = {7, 7}, error = 7.0, log_z = 7.0;
+    ebm_rng rng;
+    ebm_ais_config config;
+    ebm_ais_result result;
+    ebm_train_config train;
+    ebm_gbrbm_options options;
+    ebm_gbrbm_trainer *trainer = NULL;
+    ebm_whitening *w = NULL;
+    ebm_model_kind kind;
+
+    /* All 14 parameters: W, a, b and log sigma, stored in this order. */
+    memcpy(saved, ebm_gbrbm_weights(model), sizeof saved);
+    ebm_rng_init(&rng, 1);
+    ck_assert_int_eq(ebm_gbrbm_create(0, 2, &out), EBM_ERR_SIZE);
+    ck_assert_int_eq(ebm_gbrbm_create(3, 2, NULL), EBM_ERR_NULL);
+    ck_assert_ptr_null(out);
+
+    v[4] = NAN;
+    ck_assert_int_eq(ebm_gbrbm_hidden_given_visible(model, v, 2, 1.0f, prob),
+                     EBM_ERR_NONFINITE);
+    ck_assert(prob[0] == 7.0f);
+    ck_assert_int_eq(ebm_gbrbm_free_energy(model, v, 2, f), EBM_ERR_NONFINITE);
+    ck_assert(f[0] == 7.0);
+    ck_assert_int_eq(ebm_gbrbm_reconstruction_error(model, v, 2, &error),
+                     EBM_ERR_NONFINITE);
+    ck_assert(error == 7.0);
+    ck_assert_int_eq(ebm_gbrbm_initialize(model, v, 2, 0.01f, 1),
+                     EBM_ERR_NONFINITE);
+    v[4] = 0.5f;
+    ck_assert_int_eq(ebm_gbrbm_hidden_given_visible(model, v, 2, 0.0f, prob),
+                     EBM_ERR_ARGUMENT);
+    ck_assert_int_eq(ebm_gbrbm_hidden_given_visible(model, v, 0, 1.0f, prob),
+                     EBM_ERR_SIZE);
+    ck_assert_int_eq(ebm_gbrbm_hidden_given_visible(NULL, v, 2, 1.0f, prob),
+                     EBM_ERR_NULL);
+    ck_assert_int_eq(ebm_gbrbm_initialize(model, v, 0, 0.01f, 1),
+                     EBM_ERR_SIZE);
+    ck_assert_int_eq(ebm_gbrbm_initialize(model, v, 2, -1.0f, 1),
+                     EBM_ERR_ARGUMENT);
+    ck_assert_int_eq(ebm_gbrbm_mean_loglik(model, v, 2, INFINITY, f),
+                     EBM_ERR_ARGUMENT);
+
+    h[1] = 2.0f;
+    ck_assert_int_eq(ebm_gbrbm_visible_given_hidden(model, h, 2, 1.0f, &rng,
+                                                    mean, NULL),
+                     EBM_ERR_DOMAIN);
+    h[1] = 1.0f;
+    ck_assert_int_eq(ebm_gbrbm_visible_given_hidden(model, h, 2, 1.0f, NULL,
+                                                    mean, mean),
+                     EBM_ERR_NULL);
+    ck_assert_int_eq(ebm_gbrbm_gibbs(model, v, 2, 0, 1.0f, &rng, NULL),
+                     EBM_ERR_ARGUMENT);
+    ck_assert_int_eq(ebm_gbrbm_log_partition_exact(model, -1.0f, &log_z),
+                     EBM_ERR_ARGUMENT);
+    ck_assert(log_z == 7.0);
+    ck_assert_int_eq(ebm_gbrbm_singular_values(model, NULL), EBM_ERR_NULL);
+    ebm_ais_config_init(&config);
+    config.chains = 0;
+    ck_assert_int_eq(ebm_gbrbm_ais(model, &config, &result),
+                     EBM_ERR_ARGUMENT);
+
+    memcpy(weights, ebm_gbrbm_weights(model), sizeof weights);
+    weights[2] = NAN;
+    ck_assert_int_eq(ebm_gbrbm_set_weights(model, weights),
+                     EBM_ERR_NONFINITE);
+    ck_assert(memcmp(ebm_gbrbm_weights(model), saved, sizeof saved) == 0);
+
+    ebm_train_config_init(&train);
+    ebm_gbrbm_options_init(&options);
+    train.learning_rate = 0.0f;
+    ck_assert_int_eq(ebm_gbrbm_trainer_create(model, &train, &options,
+                                              &trainer),
+                     EBM_ERR_ARGUMENT);
+    train.learning_rate = 0.01f;
+    options.sigma_rate_factor = -1.0f;
+    ck_assert_int_eq(ebm_gbrbm_trainer_create(model, &train, &options,
+                                              &trainer),
+                     EBM_ERR_ARGUMENT);
+    ck_assert_ptr_null(trainer);
+    options.sigma_rate_factor = 0.1f;
+    train.batch_size = 1;
+    ck_assert_int_eq(ebm_gbrbm_trainer_create(model, &train, &options,
+                                              &trainer),
+                     EBM_OK);
+    ck_assert_int_eq(ebm_gbrbm_trainer_step(trainer, model, v, 2),
+                     EBM_ERR_SIZE);
+    ck_assert_int_eq(ebm_gbrbm_create(4, 2, &other), EBM_OK);
+    ck_assert_int_eq(ebm_gbrbm_trainer_step(trainer, other, v, 1),
+                     EBM_ERR_MISMATCH);
+    ck_assert_int_eq(ebm_gbrbm_trainer_fit(trainer, model, v, 2, 0, NULL,
+                                           NULL),
+                     EBM_ERR_ARGUMENT);
+    ck_assert(memcmp(ebm_gbrbm_weights(model), saved, sizeof saved) == 0);
+    ebm_gbrbm_trainer_destroy(trainer);
+
+    ck_assert_int_eq(ebm_whitening_fit(v, 2, 3, (ebm_whiten_mode)9, 0.0f, &w),
+                     EBM_ERR_ARGUMENT);
+    ck_assert_int_eq(ebm_whitening_fit(v, 2, 3, EBM_WHITEN_PCA, -1.0f, &w),
+                     EBM_ERR_ARGUMENT);
+    ck_assert_int_eq(ebm_whitening_fit(v, 0, 3, EBM_WHITEN_PCA, 0.0f, &w),
+                     EBM_ERR_SIZE);
+    ck_assert_ptr_null(w);
+    ck_assert_int_eq(ebm_whitening_fit(v, 2, 3, EBM_WHITEN_STANDARD, 0.0f,
+                                       &w),
+                     EBM_OK);
+    ck_assert_int_eq(ebm_whitening_apply(w, v, 0, mean), EBM_ERR_SIZE);
+    ck_assert_int_eq(ebm_whitening_invert(w, NULL, 2, mean), EBM_ERR_NULL);
+    ck_assert_int_eq(ebm_gbrbm_save(other, w, "/tmp/never-written.npz"),
+                     EBM_ERR_MISMATCH);
+    ck_assert_int_eq(ebm_gbrbm_load("/nonexistent/model.npz", &out, NULL),
+                     EBM_ERR_IO);
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(ebm_model_file_kind("/nonexistent/model.npz", &kind),
+                     EBM_ERR_IO);
+    ck_assert_int_eq(ebm_model_file_kind(NULL, &kind), EBM_ERR_NULL);
+    ebm_whitening_destroy(w);
+    ebm_gbrbm_destroy(other);
+    ebm_gbrbm_destroy(model);
+}
+END_TEST
+
 static Suite *gbrbm_suite(void)
 {
     Suite *suite = suite_create("gbrbm");
@@ -680,6 +810,7 @@ static Suite *gbrbm_suite(void)
     tcase_add_test(model, ais_brackets_exact);
     tcase_add_test(model, ais_error_shrinks_with_betas);
     tcase_add_test(model, save_load_round_trip);
+    tcase_add_test(model, public_functions_reject_bad_input);
     tcase_add_test(training, two_cluster_mixture);
     tcase_add_test(training, sigma_learning_and_rejection);
     tcase_add_test(linear, whitening_exact_on_known_covariance);
