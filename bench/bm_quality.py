@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """Train general Boltzmann machines on the bundled digits and measure them.
 
-Trains, with `ebm train` on the same split and settings as
-bench/quality.py (the last 1,000 of the 10,000 bundled digits held out,
-binarised at 0.5), a fully visible BM (V only), a fully visible BM with V
-on the 28 x 28 lattice, a BM with 100 hidden units and W, V and U, and an
-RBM with 100 hidden units. Each is measured by `ebm eval` with AIS on the
+Uses the split and settings of bench/quality.py: the last 1,000 of the
+10,000 bundled digits are held out, binarised at 0.5. `ebm train` trains
+a fully visible BM (V only), a fully visible BM with V on the 28 x 28
+lattice, a BM with 100 hidden units and W, V and U, and an RBM with 100
+hidden units. Each is measured by `ebm eval` with AIS on the
 held-out rows: the fully visible models and the RBM get a log-likelihood,
 the BM with hidden units the mean-field lower bound. Prints a Markdown
 table and, with --json, one JSON object per model.

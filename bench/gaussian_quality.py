@@ -3,9 +3,9 @@
 
 Trains `ebm train --visible gaussian --whiten pca --learn-sigma` on the
 60,000 training images of Debian's dataset-fashion-mnist (pixels scaled
-to [0, 1], no binarisation) with 25 and with 500 hidden units, measures
-each with `ebm eval` on the 10,000 test images (exact log Z for 25 hidden
-units, AIS for 500), writes the filters of the 500-unit model as a PNG,
+to [0, 1], no binarisation), with 25 and with 500 hidden units. Measures
+each with `ebm eval` on the 10,000 test images: exact log Z for 25 hidden
+units, AIS for 500. Writes the filters of the 500-unit model as a PNG,
 and prints a Markdown table with the seconds per epoch. Two baselines: the
 initial model (sigma 1, W near 0), and a model whose sigma alone learns
 (learning rate 1e-6 for W and the biases, 0.003 for log sigma), which is

@@ -860,7 +860,7 @@ EBM_API ebm_status ebm_rbm_load(const char *path, ebm_rbm **out);
  * model does not have is zero and is never stored; K may be 0 (the fully
  * visible BM, with V and no W). The local field of a unit is the energy
  * it removes by switching on: a_i + W[i, :].h + V[i, :].v for visible unit
- * i, b_j + v.W[:, j] + U[j, :].h for hidden unit j, and the Gibbs
+ * i, and b_j + v.W[:, j] + U[j, :].h for hidden unit j. The Gibbs
  * conditional of a unit given all the others is sigmoid(field / T).
  *
  * A mask restricts V (or U) to the edges of a graph: V[i][j] may be
@@ -960,9 +960,9 @@ typedef enum ebm_bm_sampler {
  * then updates the block's units in order, adding the within-block
  * couplings of the units already changed: the same Markov chain as SITE.
  * COLORED visits the colour classes of a greedy colouring of the coupling
- * graph (visible classes, then hidden classes; a lattice has two, an RBM
- * one per layer) and updates a class at once, which is SITE in that order
- * because no two units of a class are coupled.
+ * graph, visible classes first (a lattice has two, an RBM one per layer).
+ * It updates a class at once, which is SITE in that order because no two
+ * units of a class are coupled.
  *
  * Random numbers: sweep s uses stream rng->stream + s. Unit i of chain c
  * takes the uniform u of index c * (D + K) + i (visible units first),
@@ -1097,11 +1097,11 @@ typedef struct ebm_bm_trainer ebm_bm_trainer;
 
 /*
  * Creates a trainer for bm's shape and blocks. From ebm_train_config it
- * takes the method (CD-k starts the negative chains at the batch, with the
- * positive phase's hidden states; PCD-k keeps `chains` chains, started at
- * fair random bits), gibbs_steps (negative-phase sweeps per update),
+ * takes the method, gibbs_steps (negative-phase sweeps per update),
  * batch_size, learning_rate, momentum, weight_decay (L2 on W, V and U) and
- * seed. Errors: EBM_ERR_NULL, EBM_ERR_SIZE, EBM_ERR_ARGUMENT,
+ * seed. CD-k starts the negative chains at the batch and the positive
+ * phase's hidden states. PCD-k keeps `chains` chains, started at fair
+ * random bits. Errors: EBM_ERR_NULL, EBM_ERR_SIZE, EBM_ERR_ARGUMENT,
  * EBM_ERR_OVERFLOW, EBM_ERR_NOMEM.
  */
 EBM_API ebm_status ebm_bm_trainer_create(const ebm_bm *bm,
@@ -1116,8 +1116,9 @@ EBM_API void ebm_bm_trainer_destroy(ebm_bm_trainer *trainer);
  * velocity + learning_rate (gradient - weight_decay parameter) and
  * parameter += velocity. Errors: EBM_ERR_NULL, EBM_ERR_SIZE,
  * EBM_ERR_MISMATCH (bm's shape or blocks differ from the trainer's),
- * EBM_ERR_NONFINITE, EBM_ERR_DOMAIN, EBM_ERR_DIVERGED (the update would
- * make a parameter non-finite; bm and the velocity are unchanged).
+ * EBM_ERR_NONFINITE, EBM_ERR_DOMAIN, and EBM_ERR_DIVERGED when the update
+ * would make a parameter non-finite, in which case bm and the velocity are
+ * unchanged.
  */
 EBM_API ebm_status ebm_bm_trainer_step(ebm_bm_trainer *trainer, ebm_bm *bm,
                                        const float *batch, size_t rows);
@@ -1151,10 +1152,10 @@ EBM_API ebm_status ebm_bm_save(const ebm_bm *bm, const char *path);
 /*
  * Loads a model saved by ebm_bm_save, or an RBM file (a BM with W only),
  * validating the whole file first as ebm_rbm_load does. Errors: those of
- * ebm_rbm_load, EBM_ERR_FORMAT also for a mask without its couplings, and
- * EBM_ERR_DOMAIN for V or U not symmetric, with a nonzero diagonal or
- * nonzero outside its mask, or a mask that is not 0/1, symmetric, with a
- * zero diagonal.
+ * ebm_rbm_load, and EBM_ERR_FORMAT also for a mask without its couplings.
+ * EBM_ERR_DOMAIN: V or U not symmetric, with a nonzero diagonal or nonzero
+ * outside its mask, or a mask that is not 0/1 and symmetric with a zero
+ * diagonal.
  */
 EBM_API ebm_status ebm_bm_load(const char *path, ebm_bm **out);
 
@@ -1472,9 +1473,9 @@ EBM_API ebm_status ebm_gbrbm_load(const char *path, ebm_gbrbm **model,
 
 /*
  * Runs `steps` Gibbs steps (h given v, then v given h) of `chains` chains
- * at temperature T in place: state (chains x D, finite) holds the starting
- * visible values and receives the last samples; mean (if not NULL) the
- * last visible means a + W h, a clearer picture. Streams: two per step
+ * at temperature T in place. state (chains x D, finite) contains the
+ * starting visible values and receives the last samples. mean (if not
+ * NULL) receives the last visible means a + W h, a clearer picture. Streams: two per step
  * from rng. Errors: EBM_ERR_NULL, EBM_ERR_SIZE, EBM_ERR_OVERFLOW,
  * EBM_ERR_NONFINITE, EBM_ERR_ARGUMENT (steps 0, temperature),
  * EBM_ERR_NOMEM.

@@ -235,9 +235,9 @@ static void block_fields(const ebm_bm *bm, int layer, size_t p, size_t len,
 
 /*
  * BLOCKED: the units of one block of one chain, in order. local[t] starts
- * as the bias plus the sgemm field of unit p + t; when a unit changes, its
+ * as the bias plus the sgemm field of unit p + t. When a unit changes, its
  * within-block couplings times the change are added to the fields of the
- * units after it, so each unit sees the current values of all others.
+ * units after it, so each field uses the current values of all others.
  */
 static void block_chain(const struct sweep *s, const float *field,
                         size_t p, size_t len, float *state, const float *u)

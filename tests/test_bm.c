@@ -1048,11 +1048,11 @@ static double mean_loglik(const ebm_bm *bm, const float *visible,
 }
 
 /*
- * The exact gradient is the derivative of the mean log-likelihood: central
- * differences with step 1/64 (exact in float) of the enumerated
- * log-likelihood, within 2e-3 (the step's squared error, about 1e-4 x the
- * third derivative, plus float rounding of log Z over 2^8 states, 1e-6
- * relative). Symmetric couplings move both entries together.
+ * The exact gradient is the derivative of the mean log-likelihood. It must
+ * match central differences with step 1/64 (exact in float) of the
+ * enumerated log-likelihood within 2e-3. That allows the step's squared
+ * error, about 1e-4 x the third derivative, plus float rounding of log Z
+ * over 2^8 states, 1e-6 relative. Symmetric couplings move both entries together.
  */
 START_TEST(exact_gradient_is_derivative)
 {
@@ -1109,9 +1109,9 @@ END_TEST
 
 /*
  * Sampled gradients converge to the exact one. The positive phase clamps
- * each of 8 data rows in R replicas and samples h with 30 Gibbs sweeps; the
- * negative phase runs R * 8 chains for 30 sweeps from fair bits (the
- * reference shows 30 sweeps mix this model to within 1e-6). Each entry is
+ * each of 8 data rows in R replicas and samples h with 30 Gibbs sweeps.
+ * The negative phase runs R * 8 chains for 30 sweeps from fair bits, which
+ * the reference shows mix this model to within 1e-6. Each entry is
  * a difference of two means of values in [0, 1], so its standard
  * deviation is at most 0.5 / sqrt(n+) + 0.5 / sqrt(n-); every entry must lie
  * within 5 of those (about 6e-7 per entry), for R = 250 and for R = 4000,
@@ -1546,11 +1546,11 @@ END_TEST
 /*
  * AIS brackets the exact log Z within its own 3-standard-error bounds, on
  * random models of several shapes and coupling strengths (up to 3), from
- * the uniform base and from a data base. 300 chains and 1,000 inverse
- * temperatures; the bound [log(mean w - 3 se), log(mean w + 3 se)] misses
- * with probability about 0.3% per run for a normal mean of weights, so the
+ * the uniform base and from a data base, with 300 chains and 1,000 inverse
+ * temperatures. The bound [log(mean w - 3 se), log(mean w + 3 se)] misses
+ * with probability about 0.3% per run for a normal mean of weights. So the
  * 8 runs here fail together with a correct library about 2% of the time on
- * a fresh choice of seeds; with the seeds fixed the run is deterministic.
+ * a fresh choice of seeds. With the seeds fixed the run is deterministic.
  */
 START_TEST(ais_brackets_exact)
 {
@@ -1602,8 +1602,8 @@ START_TEST(ais_brackets_exact)
 END_TEST
 
 /* Without U the mean-field posterior is the exact one, so the bound equals
- * log sum_h exp(-E) (within 1e-4: float fields, double sums); with U it
- * stays below it (by at least -1e-5 of rounding). */
+ * log sum_h exp(-E) within 1e-4 (float fields, double sums). With U it
+ * stays below it, up to 1e-5 of rounding. */
 START_TEST(mean_field_bound_below_exact)
 {
     for (int coupled = 0; coupled < 2; coupled++) {

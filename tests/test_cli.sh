@@ -726,8 +726,10 @@ if [ -x "$python" ]; then
     "$python" -c '
 import numpy as np, sys
 f = np.load(sys.argv[1])
-assert f["V"].shape == (784, 784) and f["U"].shape == (13, 13), f.files
-assert np.array_equal(f["V"], f["V"].T) and not np.diag(f["V"]).any()
+assert f["V"].shape == (784, 784), f.files
+assert f["U"].shape == (13, 13), f.files
+assert np.array_equal(f["V"], f["V"].T)
+assert not np.diag(f["V"]).any()
 assert f["W"].shape == (784, 13)
 ' "$tmp/bm.npz" || fail "--model bm: the saved arrays are wrong"
 fi
@@ -739,10 +741,13 @@ elif [ -x "$python" ]; then
     "$python" -c '
 import json, math, sys
 r = json.loads(open(sys.argv[1]).read())
-assert r["model_type"] == "bm" and r["method"] == "ais", r
+assert r["model_type"] == "bm", r
+assert r["method"] == "ais", r
 assert r["mean_loglik_kind"] == "exact_marginal", r
-assert math.isfinite(r["log_z"]) and r["mean_loglik"] < 0, r
-assert r["pseudo_loglik"] < 0 and r["recon_error"] is None, r
+assert math.isfinite(r["log_z"]), r
+assert r["mean_loglik"] < 0, r
+assert r["pseudo_loglik"] < 0, r
+assert r["recon_error"] is None, r
 ' "$tmp/stdout" || fail "eval of a fully visible BM: $(cat "$tmp/stdout")"
 fi
 # 13 hidden units are too many to sum out, so the bound is reported.
@@ -780,13 +785,15 @@ lines = [json.loads(line) for line in open(sys.argv[1])]
 assert len(lines) == 3, lines
 for line in lines:
     values = line["singular_values"]
-    assert len(values) == 8 and values == sorted(values, reverse=True), line
+    assert len(values) == 8, line
+    assert values == sorted(values, reverse=True), line
     assert math.isfinite(line["recon_error"]), line
 ' "$tmp/stdout" || fail "--visible gaussian --json: $(cat "$tmp/stdout")"
     "$python" -c '
 import numpy as np, sys
 f = np.load(sys.argv[1])
-assert f["log_sigma"].shape == (784,) and f["W"].shape == (784, 8), f.files
+assert f["log_sigma"].shape == (784,), f.files
+assert f["W"].shape == (784, 8), f.files
 assert f["whiten_matrix"].shape == (784, 784), f.files
 ' "$tmp/gb.npz" || fail "--visible gaussian: the saved arrays are wrong"
 fi
@@ -797,8 +804,10 @@ elif [ -x "$python" ]; then
     "$python" -c '
 import json, math, sys
 r = json.loads(open(sys.argv[1]).read())
-assert r["model_type"] == "gbrbm" and r["method"] == "exact", r
-assert r["binarize"] == "none" and math.isfinite(r["mean_loglik"]), r
+assert r["model_type"] == "gbrbm", r
+assert r["method"] == "exact", r
+assert r["binarize"] == "none", r
+assert math.isfinite(r["mean_loglik"]), r
 assert math.isfinite(r["whiten_log_det"]), r
 ' "$tmp/stdout" || fail "eval of a Gaussian model: $(cat "$tmp/stdout")"
 fi
